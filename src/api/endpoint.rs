@@ -1,0 +1,193 @@
+//! Building the one URL a job talks to, and deciding whether it is safe to
+//! send credentials there.
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use url::{Host, Url};
+
+use crate::exit::Fatal;
+
+/// The live API host.
+pub const LIVE: &str = "https://api.rebilly.com";
+/// The sandbox API host.
+pub const SANDBOX: &str = "https://api-sandbox.rebilly.com";
+
+/// Everything but RFC 3986's unreserved characters is encoded, so a tag such
+/// as `a+b c` reaches the server as `a%2Bb%20c` and no proxy can misread it.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The collection endpoint `{base}[/organizations/{org}]/tags/{tag}/customers`.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    url: Url,
+}
+
+impl Endpoint {
+    /// Builds the endpoint from the connection options.
+    pub fn new(
+        api_url: Option<&str>,
+        sandbox: bool,
+        organization: Option<&str>,
+        tag: &str,
+    ) -> Result<Endpoint, Fatal> {
+        let base = match api_url.map(str::trim) {
+            Some(u) if !u.is_empty() => u,
+            _ if sandbox => SANDBOX,
+            _ => LIVE,
+        };
+        let shown = crate::ids::validate::printable(base, 100);
+        let mut url = Url::parse(base)
+            .map_err(|e| Fatal::usage(format!("--api-url '{shown}' is not a valid URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Fatal::usage(format!(
+                "--api-url '{shown}' must start with https:// (or http:// for a local server)"
+            )));
+        }
+        if url.host().is_none() {
+            return Err(Fatal::usage(format!("--api-url '{shown}' has no host")));
+        }
+        let mut path = url.path().trim_end_matches('/').to_string();
+        if let Some(org) = organization.map(str::trim).filter(|o| !o.is_empty()) {
+            path.push_str("/organizations/");
+            path.extend(utf8_percent_encode(org, SEGMENT));
+        }
+        path.push_str("/tags/");
+        path.extend(utf8_percent_encode(tag, SEGMENT));
+        path.push_str("/customers");
+        url.set_path(&path);
+        url.set_fragment(None);
+        Ok(Endpoint { url })
+    }
+
+    /// The URL to send to.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The URL for messages: any user:password part is hidden.
+    pub fn display(&self) -> String {
+        redacted(&self.url)
+    }
+
+    /// Whether the host is this machine.
+    pub fn is_loopback(&self) -> bool {
+        is_loopback(&self.url)
+    }
+
+    /// Refuses to send credentials in clear text across a network.
+    pub fn check_transport(&self, allow_insecure_http: bool) -> Result<(), Fatal> {
+        if self.url.scheme() == "http" && !self.is_loopback() && !allow_insecure_http {
+            return Err(Fatal::usage(format!(
+                "refusing to send credentials over plain http:// to {}; use https:// or --allow-insecure-http",
+                self.url.host_str().unwrap_or("?")
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A URL without its user:password part.
+pub fn redacted(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string()
+}
+
+/// Whether the URL's host is a loopback address or `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
+/// Same scheme, host and port: the only places a redirect may lead.
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host() == b.host()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(api: Option<&str>, sandbox: bool, org: Option<&str>, tag: &str) -> String {
+        Endpoint::new(api, sandbox, org, tag)
+            .unwrap()
+            .url()
+            .to_string()
+    }
+
+    #[test]
+    fn hosts_organizations_and_prefixes() {
+        assert_eq!(
+            url(None, false, None, "VIP"),
+            "https://api.rebilly.com/tags/VIP/customers"
+        );
+        assert_eq!(
+            url(None, true, Some("org-1"), "VIP"),
+            "https://api-sandbox.rebilly.com/organizations/org-1/tags/VIP/customers"
+        );
+        assert_eq!(
+            url(
+                Some("http://127.0.0.1:9/proxy/v1/"),
+                false,
+                Some("o"),
+                "VIP"
+            ),
+            "http://127.0.0.1:9/proxy/v1/organizations/o/tags/VIP/customers"
+        );
+        assert_eq!(
+            url(Some("http://localhost:9"), true, None, "x"),
+            "http://localhost:9/tags/x/customers"
+        );
+    }
+
+    #[test]
+    fn tags_are_percent_encoded() {
+        assert_eq!(
+            url(Some("http://127.0.0.1"), false, None, "Big Spender+1@x"),
+            "http://127.0.0.1/tags/Big%20Spender%2B1%40x/customers"
+        );
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        let e = |u: &str| Endpoint::new(Some(u), false, None, "t").unwrap();
+        assert!(e("http://127.0.0.5:1").check_transport(false).is_ok());
+        assert!(e("http://[::1]:1").check_transport(false).is_ok());
+        assert!(e("http://localhost").check_transport(false).is_ok());
+        assert!(e("http://example.com").check_transport(false).is_err());
+        assert!(e("http://example.com").check_transport(true).is_ok());
+        assert!(e("https://example.com").check_transport(false).is_ok());
+        assert!(Endpoint::new(Some("ftp://x"), false, None, "t").is_err());
+        assert!(Endpoint::new(Some("not a url"), false, None, "t").is_err());
+    }
+
+    #[test]
+    fn userinfo_is_hidden_and_origins_compared() {
+        let e = Endpoint::new(Some("https://u:p@example.com"), false, None, "t").unwrap();
+        assert!(!e.display().contains("u:p"));
+        let a = Url::parse("https://a.com/x").unwrap();
+        assert!(same_origin(&a, &Url::parse("https://a.com:443/y").unwrap()));
+        assert!(!same_origin(&a, &Url::parse("http://a.com/x").unwrap()));
+        assert!(!same_origin(&a, &Url::parse("https://b.com/x").unwrap()));
+        assert!(!same_origin(
+            &a,
+            &Url::parse("https://a.com:8443/x").unwrap()
+        ));
+    }
+}

@@ -1,0 +1,12 @@
+//! The Rebilly API as this tool uses it: the endpoint, the credentials, one
+//! request and its classified outcome, and problem details.
+
+pub mod client;
+pub mod endpoint;
+pub mod problem;
+pub mod secret;
+
+pub use client::{Action, Client, Outcome, RateHeaders, Reply, RetryAfter, TimeHints};
+pub use endpoint::Endpoint;
+pub use problem::{InvalidField, Problem};
+pub use secret::{CredentialArgs, CredentialSource, Credentials, Secret};

@@ -1,0 +1,210 @@
+//! Credentials, wrapped so that no formatting path can print them.
+
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+
+use crate::exit::Fatal;
+
+/// A secret string: `Debug` and `Display` print `***`. The only way to the
+/// value is [`Secret::expose`], which is called in one place, when the
+/// request header is built.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value, for the request header only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How requests authenticate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// A secret API key, sent as `REB-APIKEY`.
+    ApiKey(Secret),
+    /// A JWT, sent as `Authorization: Bearer`.
+    Jwt(Secret),
+}
+
+/// Where the credentials were found; a flag draws a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// `--api-key` or `--jwt` on the command line.
+    Flag(&'static str),
+    /// `--api-key-file`.
+    File,
+    /// `REBILLY_API_KEY` or `REBILLY_JWT`.
+    Environment,
+}
+
+impl Credentials {
+    /// The request header, marked sensitive so that even the HTTP stack's own
+    /// `Debug` output hides it.
+    pub fn header(&self) -> Result<(HeaderName, HeaderValue), Fatal> {
+        let (name, value, what) = match self {
+            Credentials::ApiKey(s) => (
+                HeaderName::from_static("reb-apikey"),
+                s.expose().to_string(),
+                "the API key",
+            ),
+            Credentials::Jwt(s) => (AUTHORIZATION, format!("Bearer {}", s.expose()), "the JWT"),
+        };
+        let mut value = HeaderValue::from_str(&value).map_err(|_| {
+            Fatal::usage(format!(
+                "{what} contains characters that cannot be sent in an HTTP header"
+            ))
+        })?;
+        value.set_sensitive(true);
+        Ok((name, value))
+    }
+}
+
+/// The credential options of the command line.
+#[derive(Debug, Default, Clone)]
+pub struct CredentialArgs {
+    /// `--api-key`.
+    pub api_key: Option<String>,
+    /// `--api-key-file`.
+    pub api_key_file: Option<std::path::PathBuf>,
+    /// `--jwt`.
+    pub jwt: Option<String>,
+}
+
+/// Finds the credentials: flags first (at most one of them), then
+/// `REBILLY_API_KEY`, then `REBILLY_JWT`. `Ok(None)` when there are none.
+pub fn resolve(
+    args: CredentialArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<(Credentials, CredentialSource)>, Fatal> {
+    let given = [
+        args.api_key.is_some(),
+        args.api_key_file.is_some(),
+        args.jwt.is_some(),
+    ];
+    if given.iter().filter(|&&g| g).count() > 1 {
+        return Err(Fatal::usage(
+            "give only one of --api-key, --api-key-file and --jwt",
+        ));
+    }
+    let non_empty = |s: String, what: &str| {
+        let s = s.trim().to_string();
+        if s.is_empty() {
+            Err(Fatal::usage(format!("{what} is empty")))
+        } else {
+            Ok(s)
+        }
+    };
+    if let Some(key) = args.api_key {
+        let key = non_empty(key, "--api-key")?;
+        return Ok(Some((
+            Credentials::ApiKey(Secret::new(key)),
+            CredentialSource::Flag("--api-key"),
+        )));
+    }
+    if let Some(path) = args.api_key_file {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Fatal::usage(format!(
+                "--api-key-file: cannot read {name}: {}",
+                crate::ids::read::io_message(&e)
+            ))
+        })?;
+        let first = text.lines().next().unwrap_or("").to_string();
+        let key = non_empty(first, &format!("the first line of {name}"))?;
+        return Ok(Some((
+            Credentials::ApiKey(Secret::new(key)),
+            CredentialSource::File,
+        )));
+    }
+    if let Some(jwt) = args.jwt {
+        let jwt = non_empty(jwt, "--jwt")?;
+        return Ok(Some((
+            Credentials::Jwt(Secret::new(jwt)),
+            CredentialSource::Flag("--jwt"),
+        )));
+    }
+    let from_env = |name: &str| {
+        env(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    if let Some(key) = from_env("REBILLY_API_KEY") {
+        return Ok(Some((
+            Credentials::ApiKey(Secret::new(key)),
+            CredentialSource::Environment,
+        )));
+    }
+    if let Some(jwt) = from_env("REBILLY_JWT") {
+        return Ok(Some((
+            Credentials::Jwt(Secret::new(jwt)),
+            CredentialSource::Environment,
+        )));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_format() {
+        let c = Credentials::ApiKey(Secret::new("sk_live_123"));
+        assert!(!format!("{c:?}").contains("sk_live"));
+        assert_eq!(Secret::new("x").to_string(), "***");
+        let (_, v) = c.header().unwrap();
+        assert!(v.is_sensitive());
+        assert!(!format!("{v:?}").contains("sk_live"));
+    }
+
+    #[test]
+    fn flags_win_over_environment_and_conflict_with_each_other() {
+        let env = |n: &str| (n == "REBILLY_JWT").then(|| "jwt-env".to_string());
+        let args = CredentialArgs {
+            api_key: Some("k".into()),
+            ..Default::default()
+        };
+        let (c, src) = resolve(args, env).unwrap().unwrap();
+        assert_eq!(c, Credentials::ApiKey(Secret::new("k")));
+        assert_eq!(src, CredentialSource::Flag("--api-key"));
+        let (c, src) = resolve(CredentialArgs::default(), env).unwrap().unwrap();
+        assert_eq!(c, Credentials::Jwt(Secret::new("jwt-env")));
+        assert_eq!(src, CredentialSource::Environment);
+        let both = CredentialArgs {
+            api_key: Some("k".into()),
+            jwt: Some("j".into()),
+            ..Default::default()
+        };
+        assert!(resolve(both, env).is_err());
+        assert!(
+            resolve(CredentialArgs::default(), |_| Some(" ".into()))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_key_that_cannot_be_a_header_is_refused_without_echo() {
+        let err = Credentials::ApiKey(Secret::new("bad\nkey"))
+            .header()
+            .unwrap_err();
+        assert!(!err.message.contains("bad"));
+    }
+}

@@ -1,0 +1,317 @@
+//! From a parsed command line to an exit code: check everything that can be
+//! checked before the first request, run the job, write the summary and
+//! `--failed-ids`.
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{CommandFactory, Parser};
+
+use crate::api::{Action, Client, CredentialArgs, CredentialSource, Endpoint};
+use crate::cli::{Cli, Command, GlobalArgs, JobArgs, OutputFormat};
+use crate::exit::{Exit, Fatal};
+use crate::ids::{self, InputSpec};
+use crate::ledger::Ledger;
+use crate::progress::{Reporter, Verbosity};
+use crate::runner::{self, Backoff, DryRunOutput, JobConfig, Stop, StopReason};
+use crate::summary::Summary;
+
+/// The program: parses `args` and runs. `main.rs` is only this call.
+pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    install_panic_hook();
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Success
+            }
+            .into();
+        }
+    };
+    run(cli).into()
+}
+
+/// A panic is a bug; it must still end in one line, not a backtrace (the
+/// machine's RUST_BACKTRACE may well be set).
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("error: internal error{at}: {what} (please report this bug)");
+    }));
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Exit {
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "tagctl", &mut std::io::stdout());
+            Exit::Success
+        }
+        Command::Tag(job) => run_job(&cli.global, job, Action::Tag),
+        Command::Untag(job) => run_job(&cli.global, job, Action::Untag),
+    }
+}
+
+fn run_job(global: &GlobalArgs, job: JobArgs, action: Action) -> Exit {
+    let verbosity = if global.quiet {
+        Verbosity::Quiet
+    } else if global.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    let reporter = Arc::new(Reporter::new(verbosity, true));
+    match prepare(global, &job, action, &reporter) {
+        Ok(prepared) => execute(global, job, action, prepared, reporter),
+        Err(fatal) => {
+            reporter.error(&fatal.message, &[]);
+            fatal.exit
+        }
+    }
+}
+
+struct Prepared {
+    client: Client,
+    sources: Vec<ids::Opened>,
+    failed_ids: Option<std::fs::File>,
+}
+
+/// Everything that can fail before a request, in the order a user fixes it.
+fn prepare(
+    global: &GlobalArgs,
+    job: &JobArgs,
+    action: Action,
+    reporter: &Reporter,
+) -> Result<Prepared, Fatal> {
+    ids::check_tag(&job.tag).map_err(|why| {
+        Fatal::usage(format!(
+            "invalid tag \"{}\": {why}",
+            ids::validate::printable(&job.tag, 60)
+        ))
+    })?;
+    let endpoint = Endpoint::new(
+        global.api_url.as_deref(),
+        global.sandbox,
+        global.organization_id.as_deref(),
+        &job.tag,
+    )?;
+    endpoint.check_transport(global.allow_insecure_http)?;
+    let credentials = crate::api::secret::resolve(
+        CredentialArgs {
+            api_key: global.api_key.clone(),
+            api_key_file: global.api_key_file.clone(),
+            jwt: global.jwt.clone(),
+        },
+        |name| std::env::var(name).ok(),
+    )?;
+    if credentials.is_none() && !job.dry_run {
+        return Err(Fatal::usage(
+            "no credentials: set REBILLY_API_KEY (or REBILLY_JWT), or pass --api-key-file",
+        ));
+    }
+    if let Some((_, CredentialSource::Flag(flag))) = &credentials {
+        reporter.warn(&format!(
+            "{flag} on the command line is visible to other users of this machine; prefer REBILLY_API_KEY / REBILLY_JWT or --api-key-file"
+        ));
+    }
+    let failed_ids = job
+        .failed_ids
+        .as_ref()
+        .map(|path| {
+            std::fs::File::create(path).map_err(|e| {
+                Fatal::usage(format!(
+                    "--failed-ids: cannot write {}: {}",
+                    path.display(),
+                    ids::read::io_message(&e)
+                ))
+            })
+        })
+        .transpose()?;
+    let spec = InputSpec {
+        args: job.ids.clone(),
+        files: job.ids_files.clone(),
+        format: job.format,
+        column: job.column.clone(),
+        header: !job.no_header,
+        stdin_when_empty: !std::io::stdin().is_terminal(),
+    };
+    if spec.args.is_empty() && spec.files.is_empty() && !spec.stdin_when_empty {
+        return Err(Fatal::usage(
+            "no customer IDs: give them as arguments, with --ids-file, or on standard input",
+        ));
+    }
+    let sources = ids::open(&spec, &mut |w| reporter.warn(&w))?;
+    let client = Client::new(
+        endpoint,
+        action,
+        credentials.as_ref().map(|(c, _)| c),
+        Duration::from_secs_f64(job.timeout),
+        job.concurrency as usize,
+    )?;
+    Ok(Prepared {
+        client,
+        sources,
+        failed_ids,
+    })
+}
+
+fn execute(
+    global: &GlobalArgs,
+    job: JobArgs,
+    action: Action,
+    prepared: Prepared,
+    reporter: Arc<Reporter>,
+) -> Exit {
+    let json = global.output == OutputFormat::Json;
+    let config = JobConfig {
+        batch_size: job.batch_size as usize,
+        concurrency: job.concurrency as usize,
+        max_retries: job.max_retries,
+        max_wait: Duration::from_secs_f64(job.max_wait),
+        dedupe: !job.no_dedupe,
+        dry_run: job.dry_run.then_some(if json {
+            DryRunOutput::Stderr
+        } else {
+            DryRunOutput::Stdout
+        }),
+        backoff: Backoff::default(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            reporter.error(&format!("cannot start: {e}"), &[]);
+            return Exit::Usage;
+        }
+    };
+    let ledger = Ledger::new();
+    let (stop, abort) = (Stop::new(), Stop::new());
+    let end = runtime.block_on(async {
+        tokio::spawn(watch_signals(
+            stop.clone(),
+            abort.clone(),
+            Arc::clone(&reporter),
+        ));
+        runner::run(
+            prepared.sources,
+            prepared.client,
+            config,
+            Arc::clone(&ledger),
+            Arc::clone(&reporter),
+            stop.clone(),
+            abort.clone(),
+        )
+        .await
+    });
+    reporter.finish();
+    if let Some(e) = &end.read_error {
+        reporter.error(&e.to_string(), &[]);
+    }
+    let mut counts = ledger.counts();
+    if counts.pending() > 0 {
+        // Only after an abort: batches still with the reader thread. They
+        // were never sent.
+        counts.unsent += counts.pending();
+    }
+    if let Some(file) = prepared.failed_ids {
+        let mut out = std::io::BufWriter::new(file);
+        let written = ledger.write_unconfirmed(&mut out).and_then(|_| out.flush());
+        if let Err(e) = written {
+            reporter.error(
+                &format!("--failed-ids: cannot write: {}", ids::read::io_message(&e)),
+                &[],
+            );
+        }
+    }
+    let summary = Summary {
+        action,
+        tag: job.tag,
+        counts,
+        elapsed_ms: end.elapsed.as_millis() as u64,
+        problems: ledger.problems(),
+        dry_run: job.dry_run,
+        stop: end.stop.clone(),
+        read_error: end.read_error.as_ref().map(ToString::to_string),
+    };
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    if counts.ids_read == 0 && end.read_error.is_none() && end.stop.is_none() {
+        reporter.error(
+            "no customer IDs in the input (it was empty or only blank lines)",
+            &[],
+        );
+        return Exit::Usage;
+    }
+    if json {
+        let _ = writeln!(std::io::stdout().lock(), "{}", summary.to_json());
+    } else if !global.quiet {
+        let _ = write!(std::io::stdout().lock(), "{}", summary.to_text());
+    }
+    summary.exit()
+}
+
+/// First Ctrl-C / SIGTERM: stop sending, finish what is in flight. Second:
+/// abandon it.
+async fn watch_signals(stop: Stop, abort: Stop, reporter: Arc<Reporter>) {
+    let Some(mut signals) = Signals::new() else {
+        return;
+    };
+    signals.next().await;
+    reporter.warn("interrupted: finishing the requests in flight (interrupt again to abort)");
+    stop.request(StopReason::Interrupted);
+    signals.next().await;
+    abort.request(StopReason::Interrupted);
+}
+
+/// Ctrl-C and SIGTERM, registered once so that none is missed between two.
+struct Signals {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Option<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Some(Signals {
+                int: signal(SignalKind::interrupt()).ok()?,
+                term: signal(SignalKind::terminate()).ok()?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Some(Signals {})
+        }
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

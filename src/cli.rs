@@ -1,0 +1,288 @@
+//! The command line, declared once: the help text, the completions and the
+//! man page all come from these definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  tagctl tag VIP cus_1 cus_2                      tag two customers
+  tagctl tag VIP -f ids.csv                        IDs from a CSV (column customerId/id)
+  tagctl tag 'Big Spender' -f report.csv --column 3
+  some-query | tagctl untag VIP                    IDs from standard input
+  tagctl tag VIP -f ids.txt --output json --failed-ids retry.txt
+
+Credentials come from REBILLY_API_KEY (or REBILLY_JWT, or --api-key-file);
+the organization from REBILLY_ORGANIZATION_ID. Exit codes: 0 all confirmed,
+1 some IDs invalid/failed/unsent, 2 usage or input error, 4 credentials or
+permission refused, 130 interrupted.";
+
+/// Bulk-tag and untag customers in a Rebilly account.
+///
+/// Reads customer IDs from arguments, files, CSV or standard input, sends them
+/// in batches of up to 1000 to POST (tag) or DELETE (untag)
+/// /tags/{tag}/customers, paces itself to the API's rate limit, retries what
+/// can be retried and accounts for every ID.
+#[derive(Debug, Parser)]
+#[command(name = "tagctl", version, after_help = EXAMPLES, max_term_width = 100)]
+pub struct Cli {
+    /// Connection, credential and output options (valid before or after the command).
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Tag customers: POST /tags/{TAG}/customers.
+    Tag(JobArgs),
+    /// Remove the tag from customers: DELETE /tags/{TAG}/customers.
+    Untag(JobArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Options that may stand before or after the command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the
+    /// environment or --api-key-file: other users can read process arguments.
+    #[arg(long, value_name = "KEY", global = true, help_heading = "Connection")]
+    pub api_key: Option<String>,
+
+    /// Read the API key from a file (its first line, trimmed).
+    #[arg(long, value_name = "PATH", global = true, help_heading = "Connection")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT].
+    #[arg(long, value_name = "TOKEN", global = true, help_heading = "Connection")]
+    pub jwt: Option<String>,
+
+    /// Organization ID: adds /organizations/{ID} to the base URL.
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "REBILLY_ORGANIZATION_ID",
+        global = true,
+        help_heading = "Connection"
+    )]
+    pub organization_id: Option<String>,
+
+    /// Use the sandbox host (api-sandbox.rebilly.com) instead of live.
+    #[arg(
+        long,
+        env = "REBILLY_SANDBOX",
+        value_parser = clap::builder::FalseyValueParser::new(),
+        global = true,
+        help_heading = "Connection"
+    )]
+    pub sandbox: bool,
+
+    /// Another API host: a local mock, a proxy (its path prefix is kept).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "REBILLY_API_URL",
+        global = true,
+        help_heading = "Connection"
+    )]
+    pub api_url: Option<String>,
+
+    /// Allow credentials over plain http:// to a host other than loopback.
+    #[arg(long, global = true, help_heading = "Connection")]
+    pub allow_insecure_http: bool,
+
+    /// The final summary on standard output.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t = OutputFormat::Text,
+        global = true,
+        help_heading = "Output"
+    )]
+    pub output: OutputFormat,
+
+    /// Only errors on standard error (no progress, warnings or text summary).
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Output"
+    )]
+    pub quiet: bool,
+
+    /// One line per request on standard error: method, URL, attempt, status, wait.
+    #[arg(short, long, global = true, help_heading = "Output")]
+    pub verbose: bool,
+}
+
+/// The options of `tag` and `untag`.
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    /// The tag: letters, digits, spaces and _ @ ~ - . +
+    #[arg(value_name = "TAG")]
+    pub tag: String,
+
+    /// Customer IDs.
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+
+    /// Read IDs from a file, '-' for standard input (repeatable).
+    #[arg(
+        short = 'f',
+        long = "ids-file",
+        value_name = "PATH",
+        help_heading = "Input"
+    )]
+    pub ids_files: Vec<PathBuf>,
+
+    /// How to read --ids-file: auto picks csv/tsv by extension, else one ID per line.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto, help_heading = "Input")]
+    pub format: InputFormat,
+
+    /// The CSV column holding IDs: a header name (case-insensitive) or a 1-based
+    /// index [default: customerId, customer_id, customer id or id, else the first].
+    #[arg(long, value_name = "NAME|N", help_heading = "Input")]
+    pub column: Option<String>,
+
+    /// The CSV/TSV has no header row.
+    #[arg(long, help_heading = "Input")]
+    pub no_header: bool,
+
+    /// Skip de-duplication (constant memory) for input known to be unique.
+    #[arg(long, help_heading = "Input")]
+    pub no_dedupe: bool,
+
+    /// IDs per request.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u32).range(1..=1000),
+        help_heading = "Batching"
+    )]
+    pub batch_size: u32,
+
+    /// Requests in flight at once.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u32).range(1..=64),
+        help_heading = "Batching"
+    )]
+    pub concurrency: u32,
+
+    /// Retries of one batch after 429, 5xx, timeouts or connection errors.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10,
+        help_heading = "Batching"
+    )]
+    pub max_retries: u32,
+
+    /// Timeout of one request, in seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "30",
+        value_parser = parse_positive_seconds,
+        help_heading = "Batching"
+    )]
+    pub timeout: f64,
+
+    /// The longest single rate-limit wait, in seconds; past it the run stops
+    /// and the rest is reported as unsent.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "900",
+        value_parser = parse_seconds,
+        help_heading = "Batching"
+    )]
+    pub max_wait: f64,
+
+    /// Check the input and print the requests that would be sent; sends nothing.
+    #[arg(long, help_heading = "Batching")]
+    pub dry_run: bool,
+
+    /// Write every valid ID that was not confirmed to this file, one per line.
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub failed_ids: Option<PathBuf>,
+}
+
+/// How ID files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// By extension: .csv and .tsv as such, anything else one ID per line.
+    Auto,
+    /// One ID per line.
+    Lines,
+    /// Comma-separated values.
+    Csv,
+    /// Tab-separated values.
+    Tsv,
+}
+
+/// The summary's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// For people.
+    Text,
+    /// One JSON object, for scripts.
+    Json,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 && v <= 31_536_000.0 => Ok(v),
+        _ => Err(format!(
+            "'{s}' is not a number of seconds (0 to 31536000, decimals allowed)"
+        )),
+    }
+}
+
+fn parse_positive_seconds(s: &str) -> Result<f64, String> {
+    match parse_seconds(s)? {
+        v if v > 0.0 => Ok(v),
+        _ => Err("must be more than 0 seconds".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_after_the_command() {
+        let cli = Cli::try_parse_from(["tagctl", "tag", "VIP", "x", "--sandbox", "-v"]).unwrap();
+        assert!(cli.global.sandbox);
+        assert!(cli.global.verbose);
+    }
+
+    #[test]
+    fn seconds_accept_decimals_and_refuse_nonsense() {
+        assert_eq!(parse_seconds("1.5"), Ok(1.5));
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("NaN").is_err());
+        assert!(parse_positive_seconds("0").is_err());
+    }
+}

@@ -1,0 +1,94 @@
+//! Customer IDs: where they come from, whether they are valid, whether they
+//! were seen before.
+
+pub mod dedupe;
+pub mod list;
+pub mod read;
+pub mod validate;
+
+pub use dedupe::IdSet;
+pub use list::IdList;
+pub use read::{InputSpec, Opened, Origin, Raw, ReadError, open, read_all};
+pub use validate::{InvalidId, check_id, check_tag};
+
+/// What one raw record turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict<'a> {
+    /// A valid ID seen for the first time.
+    New(&'a str),
+    /// A valid ID seen before (first occurrence wins).
+    Duplicate,
+    /// An ID that will not be sent.
+    Invalid(InvalidId),
+}
+
+/// Validation and de-duplication, in that order: an invalid ID is reported
+/// each time it appears, a valid one is sent once.
+pub struct Filter {
+    seen: Option<IdSet>,
+}
+
+impl Filter {
+    /// A filter that drops duplicates, or one that does not (`--no-dedupe`).
+    pub fn new(dedupe: bool) -> Filter {
+        Filter {
+            seen: dedupe.then(IdSet::new),
+        }
+    }
+
+    /// Judges one raw record.
+    #[inline]
+    pub fn judge<'a>(&mut self, raw: Raw<'a>) -> Verdict<'a> {
+        let field = match raw {
+            Raw::Field(f) => f,
+            Raw::TooLong => return Verdict::Invalid(InvalidId::TooLong),
+            Raw::MissingColumn => return Verdict::Invalid(InvalidId::MissingColumn),
+        };
+        if let Err(why) = check_id(field) {
+            let why = if why == InvalidId::BadCharacter && std::str::from_utf8(field).is_err() {
+                InvalidId::NotUtf8
+            } else {
+                why
+            };
+            return Verdict::Invalid(why);
+        }
+        if let Some(seen) = &mut self.seen
+            && !seen.insert(field)
+        {
+            return Verdict::Duplicate;
+        }
+        // check_id admits ASCII only, so this cannot fail.
+        match std::str::from_utf8(field) {
+            Ok(id) => Verdict::New(id),
+            Err(_) => Verdict::Invalid(InvalidId::NotUtf8),
+        }
+    }
+
+    /// Heap bytes held by the de-duplication set.
+    pub fn heap_bytes(&self) -> usize {
+        self.seen.as_ref().map_or(0, IdSet::heap_bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_validates_then_dedupes() {
+        let mut f = Filter::new(true);
+        assert_eq!(f.judge(Raw::Field(b"a")), Verdict::New("a"));
+        assert_eq!(f.judge(Raw::Field(b"a")), Verdict::Duplicate);
+        assert_eq!(
+            f.judge(Raw::Field(b"a b")),
+            Verdict::Invalid(InvalidId::BadCharacter)
+        );
+        assert_eq!(
+            f.judge(Raw::Field(b"\xff")),
+            Verdict::Invalid(InvalidId::NotUtf8)
+        );
+        let mut f = Filter::new(false);
+        assert_eq!(f.judge(Raw::Field(b"a")), Verdict::New("a"));
+        assert_eq!(f.judge(Raw::Field(b"a")), Verdict::New("a"));
+    }
+}

@@ -1,0 +1,575 @@
+//! Opening ID sources and reading raw records from them.
+//!
+//! Everything that can be checked before the first request is checked in
+//! [`open`] (files exist, are not directories, the CSV column exists), so such
+//! mistakes end the program with exit 2 and cost nothing. Reading itself
+//! streams with bounded memory: a line is never held beyond [`MAX_LINE`]
+//! bytes, whatever the file holds.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use crate::cli::InputFormat;
+use crate::exit::Fatal;
+use crate::ids::validate::printable;
+
+/// The longest line kept from a plain ID list; a longer one is reported as
+/// invalid without being held in memory (a valid ID has 50 bytes at most).
+pub const MAX_LINE: usize = 4096;
+/// The longest physical line a CSV reader may see before giving up.
+pub const MAX_CSV_LINE: usize = 1 << 20;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+const KNOWN_COLUMNS: [&str; 4] = ["customerid", "customer_id", "customer id", "id"];
+
+/// Where the IDs come from, as the command line said.
+#[derive(Debug, Clone)]
+pub struct InputSpec {
+    /// IDs given as arguments.
+    pub args: Vec<String>,
+    /// Files, `-` for standard input.
+    pub files: Vec<PathBuf>,
+    /// How files are read.
+    pub format: InputFormat,
+    /// `--column`.
+    pub column: Option<String>,
+    /// False with `--no-header`.
+    pub header: bool,
+    /// Read standard input as lines when no argument and no file is given.
+    pub stdin_when_empty: bool,
+}
+
+/// Where one record came from, for messages.
+#[derive(Debug, Clone, Copy)]
+pub enum Origin<'a> {
+    /// The n-th ID argument (1-based).
+    Arg(usize),
+    /// A line of a file or of standard input.
+    Line {
+        /// The file's name as given, or `<stdin>`.
+        source: &'a str,
+        /// 1-based.
+        line: u64,
+    },
+}
+
+impl std::fmt::Display for Origin<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Arg(n) => write!(f, "argument {n}"),
+            Origin::Line { source, line } => write!(f, "{source}:{line}"),
+        }
+    }
+}
+
+/// One raw record: the trimmed bytes of an ID field, or why there is none.
+#[derive(Debug, Clone, Copy)]
+pub enum Raw<'a> {
+    /// The trimmed field; never empty.
+    Field(&'a [u8]),
+    /// A line longer than [`MAX_LINE`].
+    TooLong,
+    /// A CSV row that lacks the ID column.
+    MissingColumn,
+}
+
+/// An error while reading, after the run has started.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: {message}")]
+pub struct ReadError {
+    /// The file.
+    pub source_name: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// A source ready to read.
+pub struct Opened {
+    name: String,
+    kind: Kind,
+}
+
+enum Kind {
+    Args(Vec<String>),
+    Lines(Box<dyn BufRead + Send>),
+    Csv {
+        reader: csv::Reader<LineLimit<Box<dyn BufRead + Send>>>,
+        column: usize,
+    },
+}
+
+impl Opened {
+    /// The name used in messages.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Opens every source and resolves CSV columns, or says what is wrong.
+/// Warnings (such as a CSV without a recognised ID column) go to `warn`.
+pub fn open(spec: &InputSpec, warn: &mut dyn FnMut(String)) -> Result<Vec<Opened>, Fatal> {
+    let mut opened = Vec::new();
+    if !spec.args.is_empty() {
+        opened.push(Opened {
+            name: "arguments".into(),
+            kind: Kind::Args(spec.args.clone()),
+        });
+    }
+    let mut stdin_files = spec.files.clone();
+    if spec.args.is_empty() && spec.files.is_empty() && spec.stdin_when_empty {
+        stdin_files.push(PathBuf::from("-"));
+    }
+    let mut any_csv = false;
+    for path in &stdin_files {
+        let is_stdin = path.as_os_str() == "-";
+        let name = if is_stdin {
+            "<stdin>".to_string()
+        } else {
+            printable(&path.to_string_lossy(), 200)
+        };
+        let delimiter = match spec.format {
+            InputFormat::Lines => None,
+            InputFormat::Csv => Some(b','),
+            InputFormat::Tsv => Some(b'\t'),
+            InputFormat::Auto => by_extension(path),
+        };
+        let reader = if is_stdin {
+            Box::new(BufReader::with_capacity(1 << 16, io::stdin())) as Box<dyn BufRead + Send>
+        } else {
+            open_file(path, &name)?
+        };
+        let mut reader = strip_bom(reader).map_err(|e| read_fatal(&name, &e))?;
+        let kind = match delimiter {
+            None => Kind::Lines(reader),
+            Some(delimiter) => {
+                any_csv = true;
+                let mut csv = csv::ReaderBuilder::new()
+                    .delimiter(delimiter)
+                    .has_headers(spec.header)
+                    .flexible(true)
+                    .from_reader(LineLimit::new(std::mem::replace(
+                        &mut reader,
+                        Box::new(io::empty()),
+                    )));
+                let column = resolve_column(&mut csv, spec, &name, warn)?;
+                Kind::Csv {
+                    reader: csv,
+                    column,
+                }
+            }
+        };
+        opened.push(Opened { name, kind });
+    }
+    if !any_csv && (spec.column.is_some() || !spec.header) && !stdin_files.is_empty() {
+        let flag = if spec.column.is_some() {
+            "--column"
+        } else {
+            "--no-header"
+        };
+        return Err(Fatal::usage(format!(
+            "{flag} applies to CSV/TSV input, but {} is read as one ID per line (use --format csv or tsv)",
+            opened.last().map_or("the input", |o| o.name.as_str())
+        )));
+    }
+    Ok(opened)
+}
+
+fn by_extension(path: &Path) -> Option<u8> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" => Some(b','),
+        "tsv" | "tab" => Some(b'\t'),
+        _ => None,
+    }
+}
+
+fn open_file(path: &Path, name: &str) -> Result<Box<dyn BufRead + Send>, Fatal> {
+    let file = File::open(path).map_err(|e| read_fatal(name, &e))?;
+    match file.metadata() {
+        Ok(m) if m.is_dir() => Err(Fatal::usage(format!(
+            "cannot read {name}: it is a directory"
+        ))),
+        Ok(_) => Ok(Box::new(BufReader::with_capacity(1 << 16, file))),
+        Err(e) => Err(read_fatal(name, &e)),
+    }
+}
+
+fn read_fatal(name: &str, e: &io::Error) -> Fatal {
+    Fatal::usage(format!("cannot read {name}: {}", io_message(e)))
+}
+
+/// An I/O error's message without the "(os error N)" noise.
+pub fn io_message(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn strip_bom(mut reader: Box<dyn BufRead + Send>) -> io::Result<Box<dyn BufRead + Send>> {
+    // fill_buf returns what one read gave; a BOM split across reads is not a
+    // real-world case for files or pipes of text.
+    if reader.fill_buf()?.starts_with(BOM) {
+        reader.consume(BOM.len());
+    }
+    Ok(reader)
+}
+
+fn resolve_column(
+    csv: &mut csv::Reader<LineLimit<Box<dyn BufRead + Send>>>,
+    spec: &InputSpec,
+    name: &str,
+    warn: &mut dyn FnMut(String),
+) -> Result<usize, Fatal> {
+    let index = match spec.column.as_deref().map(str::trim) {
+        Some(c) if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) => {
+            match c.parse::<usize>() {
+                Ok(n) if n >= 1 => Some(n - 1),
+                _ => {
+                    return Err(Fatal::usage(format!(
+                        "--column {c}: columns are numbered from 1"
+                    )));
+                }
+            }
+        }
+        _ => None,
+    };
+    if !spec.header {
+        return match (&spec.column, index) {
+            (Some(c), None) => Err(Fatal::usage(format!(
+                "--column '{}' names a header, but --no-header says {name} has none (give a number)",
+                printable(c, 60)
+            ))),
+            (_, i) => Ok(i.unwrap_or(0)),
+        };
+    }
+    let headers: Vec<String> = csv
+        .byte_headers()
+        .map_err(|e| csv_fatal(name, e))?
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).trim().to_string())
+        .collect();
+    let listing = || {
+        headers
+            .iter()
+            .map(|h| printable(h, 40))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if headers.is_empty() {
+        // An empty file: nothing to read, and nothing to complain about here.
+        return Ok(index.unwrap_or(0));
+    }
+    if let Some(i) = index {
+        if i >= headers.len() {
+            return Err(Fatal::usage(format!(
+                "--column {}: {name} has {} column{} ({})",
+                i + 1,
+                headers.len(),
+                if headers.len() == 1 { "" } else { "s" },
+                listing()
+            )));
+        }
+        return Ok(i);
+    }
+    if let Some(wanted) = &spec.column {
+        let wanted = wanted.trim();
+        return headers
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| {
+                Fatal::usage(format!(
+                    "--column '{}': {name} has no such column (columns: {})",
+                    printable(wanted, 60),
+                    listing()
+                ))
+            });
+    }
+    for known in KNOWN_COLUMNS {
+        if let Some(i) = headers.iter().position(|h| h.eq_ignore_ascii_case(known)) {
+            return Ok(i);
+        }
+    }
+    warn(format!(
+        "{name}: no customerId/customer_id/id column in the header row; using the first column '{}' (see --column, --no-header)",
+        printable(&headers[0], 40)
+    ));
+    Ok(0)
+}
+
+fn csv_fatal(name: &str, e: csv::Error) -> Fatal {
+    Fatal::usage(format!("cannot read {name}: {}", csv_message(&e)))
+}
+
+fn csv_message(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => io_message(io),
+        _ => e.to_string(),
+    }
+}
+
+/// Reads every source in order, calling `each` with each record. `each` may
+/// stop the reading early with [`ControlFlow::Break`].
+pub fn read_all(
+    sources: Vec<Opened>,
+    each: &mut dyn FnMut(Origin<'_>, Raw<'_>) -> ControlFlow<()>,
+) -> Result<(), ReadError> {
+    for source in sources {
+        let name = source.name;
+        let flow = match source.kind {
+            Kind::Args(args) => read_args(&args, each),
+            Kind::Lines(mut reader) => {
+                read_lines(&name, &mut reader, each).map_err(|e| ReadError {
+                    source_name: name.clone(),
+                    message: io_message(&e),
+                })?
+            }
+            Kind::Csv { mut reader, column } => read_csv(&name, &mut reader, column, each)?,
+        };
+        if flow.is_break() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn read_args(
+    args: &[String],
+    each: &mut dyn FnMut(Origin<'_>, Raw<'_>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    for (i, arg) in args.iter().enumerate() {
+        let field = trim(arg.as_bytes());
+        if !field.is_empty() {
+            each(Origin::Arg(i + 1), Raw::Field(field))?;
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+fn read_lines(
+    name: &str,
+    reader: &mut dyn BufRead,
+    each: &mut dyn FnMut(Origin<'_>, Raw<'_>) -> ControlFlow<()>,
+) -> io::Result<ControlFlow<()>> {
+    let mut line_no: u64 = 0;
+    let mut partial: Vec<u8> = Vec::new();
+    let mut too_long = false;
+    loop {
+        let avail = match reader.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            if !partial.is_empty() || too_long {
+                line_no += 1;
+                let flow = emit_line(name, line_no, &partial, too_long, each);
+                if flow.is_break() {
+                    return Ok(flow);
+                }
+            }
+            return Ok(ControlFlow::Continue(()));
+        }
+        let mut consumed = 0;
+        // Whole lines inside the buffer are handled without copying.
+        while let Some(i) = memchr::memchr(b'\n', &avail[consumed..]) {
+            let line = &avail[consumed..consumed + i];
+            consumed += i + 1;
+            line_no += 1;
+            let flow = if partial.is_empty() && !too_long {
+                emit_line(name, line_no, line, false, each)
+            } else {
+                let long = too_long || partial.len() + line.len() > MAX_LINE;
+                if !long {
+                    partial.extend_from_slice(line);
+                }
+                let flow = emit_line(name, line_no, &partial, long, each);
+                partial.clear();
+                too_long = false;
+                flow
+            };
+            if flow.is_break() {
+                return Ok(flow);
+            }
+        }
+        let rest = &avail[consumed..];
+        if !too_long {
+            if partial.len() + rest.len() > MAX_LINE {
+                too_long = true;
+                partial = Vec::new();
+            } else {
+                partial.extend_from_slice(rest);
+            }
+        }
+        let n = avail.len();
+        reader.consume(n);
+    }
+}
+
+fn emit_line(
+    name: &str,
+    line: u64,
+    bytes: &[u8],
+    too_long: bool,
+    each: &mut dyn FnMut(Origin<'_>, Raw<'_>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let origin = Origin::Line { source: name, line };
+    if too_long {
+        return each(origin, Raw::TooLong);
+    }
+    let field = trim(bytes);
+    if field.is_empty() {
+        return ControlFlow::Continue(());
+    }
+    each(origin, Raw::Field(field))
+}
+
+fn read_csv(
+    name: &str,
+    reader: &mut csv::Reader<LineLimit<Box<dyn BufRead + Send>>>,
+    column: usize,
+    each: &mut dyn FnMut(Origin<'_>, Raw<'_>) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>, ReadError> {
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => return Ok(ControlFlow::Continue(())),
+            Ok(true) => {}
+            Err(e) => {
+                let at = e
+                    .position()
+                    .map(|p| format!("line {}: ", p.line()))
+                    .unwrap_or_default();
+                return Err(ReadError {
+                    source_name: name.to_string(),
+                    message: format!("{at}{}", csv_message(&e)),
+                });
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        let origin = Origin::Line { source: name, line };
+        let flow = match record.get(column) {
+            Some(field) => {
+                let field = trim(field);
+                if field.is_empty() {
+                    continue;
+                }
+                each(origin, Raw::Field(field))
+            }
+            // A row of one empty field is a blank line.
+            None if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) => continue,
+            None => each(origin, Raw::MissingColumn),
+        };
+        if flow.is_break() {
+            return Ok(flow);
+        }
+    }
+}
+
+/// Trims ASCII whitespace; and Unicode whitespace (a no-break space pasted
+/// from a spreadsheet) when the field is UTF-8 and not ASCII.
+pub fn trim(bytes: &[u8]) -> &[u8] {
+    let t = bytes.trim_ascii();
+    if t.is_ascii() {
+        return t;
+    }
+    match std::str::from_utf8(t) {
+        Ok(s) => s.trim().as_bytes(),
+        Err(_) => t,
+    }
+}
+
+/// Fails a read once one physical line grows past [`MAX_CSV_LINE`], so that a
+/// file with no newline cannot make the CSV parser buffer gigabytes.
+pub struct LineLimit<R> {
+    inner: R,
+    run: usize,
+}
+
+impl<R> LineLimit<R> {
+    fn new(inner: R) -> Self {
+        LineLimit { inner, run: 0 }
+    }
+}
+
+impl<R: Read> Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let chunk = &buf[..n];
+        self.run = match memchr::memrchr(b'\n', chunk) {
+            Some(i) => n - i - 1,
+            None => self.run + n,
+        };
+        if self.run > MAX_CSV_LINE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "a line is longer than {} MiB; is this really a CSV file?",
+                    MAX_CSV_LINE >> 20
+                ),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut reader: &[u8] = input;
+        let mut reader = BufReader::with_capacity(8, &mut reader);
+        read_lines("t", &mut reader, &mut |origin, raw| {
+            out.push(match raw {
+                Raw::Field(f) => format!("{origin}={}", String::from_utf8_lossy(f)),
+                Raw::TooLong => format!("{origin}=LONG"),
+                Raw::MissingColumn => unreachable!(),
+            });
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn lines_are_trimmed_and_numbered_across_buffer_refills() {
+        assert_eq!(
+            lines(b"  abc \r\n\r\n\nlonger-than-eight\nlast"),
+            ["t:1=abc", "t:4=longer-than-eight", "t:5=last"]
+        );
+    }
+
+    #[test]
+    fn an_overlong_line_is_reported_not_kept() {
+        let mut input = vec![b'x'; MAX_LINE + 10];
+        input.extend_from_slice(b"\nok\n");
+        assert_eq!(lines(&input), ["t:1=LONG", "t:2=ok"]);
+        let input = vec![b'y'; MAX_LINE * 3];
+        assert_eq!(lines(&input), ["t:1=LONG"]);
+    }
+
+    #[test]
+    fn unicode_whitespace_is_trimmed() {
+        assert_eq!(trim("\u{a0}abc\u{a0}".as_bytes()), b"abc");
+        assert_eq!(trim(b"\xff "), b"\xff");
+    }
+
+    #[test]
+    fn line_limit_fails_long_lines_only() {
+        let data = vec![b'a'; MAX_CSV_LINE + 1];
+        let mut r = LineLimit::new(&data[..]);
+        assert!(io::copy(&mut r, &mut io::sink()).is_err());
+        let mut ok = Vec::new();
+        for _ in 0..3 {
+            ok.extend(std::iter::repeat_n(b'a', MAX_CSV_LINE - 1));
+            ok.push(b'\n');
+        }
+        let mut r = LineLimit::new(&ok[..]);
+        assert!(io::copy(&mut r, &mut io::sink()).is_ok());
+    }
+}

@@ -1,0 +1,146 @@
+//! The API's patterns for customer IDs and tag names, checked before anything
+//! is sent so that a typo costs no request.
+
+/// The longest customer ID the API accepts.
+pub const MAX_ID_LEN: usize = 50;
+
+/// Why a customer ID will not be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvalidId {
+    /// Longer than [`MAX_ID_LEN`].
+    TooLong,
+    /// A character outside `[@~\-.\w]`.
+    BadCharacter,
+    /// Not valid UTF-8.
+    NotUtf8,
+    /// A CSV row without the ID column.
+    MissingColumn,
+}
+
+impl InvalidId {
+    /// A short reason for the report.
+    pub fn reason(self) -> &'static str {
+        match self {
+            InvalidId::TooLong => "longer than 50 characters",
+            InvalidId::BadCharacter => "only letters, digits and _ @ ~ - . are allowed",
+            InvalidId::NotUtf8 => "not valid UTF-8",
+            InvalidId::MissingColumn => "the row has no such column",
+        }
+    }
+}
+
+/// `\w` in the API's patterns is ASCII (the server is not Unicode-aware), so
+/// a byte table is both exact and fast.
+const fn id_byte_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'@' | b'~' | b'-' | b'.');
+        b += 1;
+    }
+    t
+}
+
+static ID_BYTES: [bool; 256] = id_byte_table();
+
+/// Checks a trimmed, non-empty ID against `^[@~\-\.\w]+$` and the length limit.
+#[inline]
+pub fn check_id(id: &[u8]) -> Result<(), InvalidId> {
+    if id.len() > MAX_ID_LEN {
+        return Err(InvalidId::TooLong);
+    }
+    if id.iter().all(|&b| ID_BYTES[b as usize]) {
+        Ok(())
+    } else {
+        Err(InvalidId::BadCharacter)
+    }
+}
+
+/// Checks a tag name against `^[@~\-\.\w\s+]+$`; the message names the
+/// offending character.
+pub fn check_tag(tag: &str) -> Result<(), String> {
+    if tag.is_empty() {
+        return Err("the tag is empty".into());
+    }
+    if tag.trim().is_empty() {
+        return Err("the tag is only whitespace".into());
+    }
+    match tag.chars().find(|&c| {
+        !(c.is_ascii()
+            && (ID_BYTES[c as usize] || c == '+' || c.is_ascii_whitespace() || c == '\x0b'))
+    }) {
+        None => Ok(()),
+        Some(c) => Err(format!(
+            "the tag contains {}; allowed are letters, digits, spaces and _ @ ~ - . +",
+            describe_char(c)
+        )),
+    }
+}
+
+fn describe_char(c: char) -> String {
+    if c.is_control() {
+        format!("the control character U+{:04X}", c as u32)
+    } else {
+        format!("'{c}'")
+    }
+}
+
+/// Renders untrusted input for a one-line message: control characters
+/// escaped, at most `max` characters, so a hostile file cannot draw on the
+/// terminal or flood it.
+pub fn printable(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max) + 2);
+    for (n, c) in s.chars().enumerate() {
+        if n == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_the_api_pattern() {
+        for ok in ["cus_1", "a", "A-b.c~d@e_f", "0123456789", &"x".repeat(50)] {
+            assert_eq!(check_id(ok.as_bytes()), Ok(()), "{ok}");
+        }
+        assert_eq!(check_id("x".repeat(51).as_bytes()), Err(InvalidId::TooLong));
+        for bad in ["a b", "a,b", "a/b", "é", "a+b", "a\tb", "'a'", "a\"b"] {
+            assert_eq!(
+                check_id(bad.as_bytes()),
+                Err(InvalidId::BadCharacter),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn tags_allow_spaces_and_plus() {
+        for ok in ["VIP", "Big Spender", "a+b", "x@y.z~-_", "tab\there"] {
+            assert_eq!(check_tag(ok), Ok(()), "{ok}");
+        }
+        assert!(check_tag("").is_err());
+        assert!(check_tag("  ").is_err());
+        assert!(check_tag("a/b").unwrap_err().contains("'/'"));
+        assert!(check_tag("a\u{1b}b").unwrap_err().contains("U+001B"));
+        assert!(check_tag("café").is_err());
+    }
+
+    #[test]
+    fn printable_escapes_and_truncates() {
+        assert_eq!(printable("a\u{1b}[31mb", 50), "a\\u{1b}[31mb");
+        assert_eq!(printable("abcdef", 3), "abc…");
+    }
+}

@@ -1,0 +1,358 @@
+//! Per-ID accounting: the single source of truth for the summary.
+//!
+//! Every ID read is counted once as read and then lands in exactly one
+//! bucket. Duplicates and invalid IDs are counted as they are read; every
+//! valid ID travels inside a [`Batch`], and a batch can only end by being
+//! settled, explicitly or, if it is dropped on any path (an error, an
+//! aborted task, Ctrl-C), by its `Drop`: as failed if it was ever sent, else
+//! as unsent. So the identity
+//! `ids_read = duplicates + invalid + confirmed + failed + unsent`
+//! holds by construction, and every unconfirmed ID is kept for
+//! `--failed-ids`.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::api::Problem;
+use crate::ids::IdList;
+
+const MAX_DISTINCT_PROBLEMS: usize = 100;
+
+/// The counters and the unconfirmed IDs of one run.
+#[derive(Default)]
+pub struct Ledger {
+    ids_read: AtomicU64,
+    duplicates: AtomicU64,
+    invalid: AtomicU64,
+    batched: AtomicU64,
+    confirmed: AtomicU64,
+    failed: AtomicU64,
+    unsent: AtomicU64,
+    requests: AtomicU64,
+    retries: AtomicU64,
+    rate_limited: AtomicU64,
+    isolation_requests: AtomicU64,
+    next_seq: AtomicU64,
+    unconfirmed: Mutex<Vec<(u64, IdList)>>,
+    problems: Mutex<Vec<(Problem, u64)>>,
+}
+
+/// A snapshot of the counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Every ID read, valid or not.
+    pub ids_read: u64,
+    /// Repeats of an ID read before.
+    pub duplicates: u64,
+    /// IDs that do not match the API's pattern.
+    pub invalid: u64,
+    /// Valid IDs put into batches so far.
+    pub batched: u64,
+    /// IDs answered by a 204.
+    pub confirmed: u64,
+    /// IDs sent but not confirmed.
+    pub failed: u64,
+    /// IDs never sent.
+    pub unsent: u64,
+    /// HTTP requests sent.
+    pub requests: u64,
+    /// Requests that repeated a batch (429, 5xx, network).
+    pub retries: u64,
+    /// 429 answers.
+    pub rate_limited: u64,
+    /// Extra requests spent isolating IDs the server rejected (422).
+    pub isolation_requests: u64,
+}
+
+impl Counts {
+    /// IDs in batches that are not settled yet.
+    pub fn pending(&self) -> u64 {
+        self.batched - self.confirmed - self.failed - self.unsent
+    }
+
+    /// IDs settled one way or another.
+    pub fn done(&self) -> u64 {
+        self.confirmed + self.failed + self.unsent
+    }
+
+    /// Whether the accounting identity holds.
+    pub fn balanced(&self) -> bool {
+        self.ids_read == self.duplicates + self.invalid + self.confirmed + self.failed + self.unsent
+    }
+}
+
+/// A request counter of the ledger.
+#[derive(Debug, Clone, Copy)]
+pub enum Tally {
+    /// One request sent.
+    Request,
+    /// One retry.
+    Retry,
+    /// One 429.
+    RateLimited,
+    /// One isolation request.
+    Isolation,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned lock means a panic elsewhere; the data is still the best
+    // record there is, and the summary must still be written.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Ledger {
+    /// A new, shared ledger.
+    pub fn new() -> Arc<Ledger> {
+        Arc::new(Ledger::default())
+    }
+
+    /// Counts what a reader saw since its last report: IDs read, of which
+    /// duplicates and invalid. The rest arrive in batches.
+    pub fn read(&self, ids: u64, duplicates: u64, invalid: u64) {
+        self.ids_read.fetch_add(ids, Relaxed);
+        self.duplicates.fetch_add(duplicates, Relaxed);
+        self.invalid.fetch_add(invalid, Relaxed);
+    }
+
+    /// Opens a batch for valid, unique IDs.
+    pub fn batch(self: &Arc<Self>, ids: IdList) -> Batch {
+        self.batched.fetch_add(ids.len() as u64, Relaxed);
+        Batch {
+            seq: self.next_seq.fetch_add(1, Relaxed) + 1,
+            ids,
+            ledger: Arc::clone(self),
+            tried: false,
+            settled: false,
+        }
+    }
+
+    /// Counts a request event.
+    pub fn tally(&self, what: Tally) {
+        let counter = match what {
+            Tally::Request => &self.requests,
+            Tally::Retry => &self.retries,
+            Tally::RateLimited => &self.rate_limited,
+            Tally::Isolation => &self.isolation_requests,
+        };
+        counter.fetch_add(1, Relaxed);
+    }
+
+    /// Records a problem for the summary; identical ones are counted, not
+    /// repeated.
+    pub fn problem(&self, problem: &Problem) {
+        let mut problems = lock(&self.problems);
+        if let Some((_, n)) = problems.iter_mut().find(|(p, _)| p == problem) {
+            *n += 1;
+        } else if problems.len() < MAX_DISTINCT_PROBLEMS {
+            problems.push((problem.clone(), 1));
+        }
+    }
+
+    /// The distinct problems met, with how often each was met.
+    pub fn problems(&self) -> Vec<(Problem, u64)> {
+        lock(&self.problems).clone()
+    }
+
+    /// The counters now.
+    pub fn counts(&self) -> Counts {
+        // Settled buckets are read before `batched`, so a concurrent
+        // settlement can never make `pending` negative.
+        let confirmed = self.confirmed.load(Relaxed);
+        let failed = self.failed.load(Relaxed);
+        let unsent = self.unsent.load(Relaxed);
+        Counts {
+            ids_read: self.ids_read.load(Relaxed),
+            duplicates: self.duplicates.load(Relaxed),
+            invalid: self.invalid.load(Relaxed),
+            batched: self.batched.load(Relaxed),
+            confirmed,
+            failed,
+            unsent,
+            requests: self.requests.load(Relaxed),
+            retries: self.retries.load(Relaxed),
+            rate_limited: self.rate_limited.load(Relaxed),
+            isolation_requests: self.isolation_requests.load(Relaxed),
+        }
+    }
+
+    /// Writes every unconfirmed ID, in input order, one per line.
+    pub fn write_unconfirmed(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let mut lists = std::mem::take(&mut *lock(&self.unconfirmed));
+        lists.sort_by_key(|(seq, _)| *seq);
+        for (_, ids) in &lists {
+            ids.write_lines(out)?;
+        }
+        *lock(&self.unconfirmed) = lists;
+        Ok(())
+    }
+
+    fn settle(&self, seq: u64, ids: &mut IdList, bucket: Bucket) {
+        let n = ids.len() as u64;
+        match bucket {
+            Bucket::Confirmed => {
+                self.confirmed.fetch_add(n, Relaxed);
+                return;
+            }
+            Bucket::Failed => self.failed.fetch_add(n, Relaxed),
+            Bucket::Unsent => self.unsent.fetch_add(n, Relaxed),
+        };
+        if n > 0 {
+            lock(&self.unconfirmed).push((seq, std::mem::take(ids)));
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Bucket {
+    Confirmed,
+    Failed,
+    Unsent,
+}
+
+/// Valid IDs on their way to the server. See the module docs for why it
+/// settles itself when dropped.
+pub struct Batch {
+    seq: u64,
+    ids: IdList,
+    ledger: Arc<Ledger>,
+    tried: bool,
+    settled: bool,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("seq", &self.seq)
+            .field("len", &self.ids.len())
+            .finish()
+    }
+}
+
+impl Batch {
+    /// The batch's number, 1-based, in the order batches were made.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The IDs.
+    pub fn ids(&self) -> &IdList {
+        &self.ids
+    }
+
+    /// The number of IDs.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Whether a request that may have reached the server was sent.
+    pub fn tried(&self) -> bool {
+        self.tried
+    }
+
+    /// Marks whether a request for this batch may have been acted on; a 429
+    /// is not, so the runner sets this back after one.
+    pub fn set_tried(&mut self, tried: bool) {
+        self.tried = tried;
+    }
+
+    /// The server confirmed every ID.
+    pub fn confirm(self) {
+        self.finish(Bucket::Confirmed);
+    }
+
+    /// The IDs were sent and not confirmed.
+    pub fn fail(self) {
+        self.finish(Bucket::Failed);
+    }
+
+    /// The IDs were never acted on.
+    pub fn leave_unsent(self) {
+        self.finish(Bucket::Unsent);
+    }
+
+    /// Splits into two batches, for bisection.
+    pub fn halves(mut self) -> (Batch, Batch) {
+        let (a, b) = self.ids.halves();
+        self.settled = true;
+        (self.child(a), self.child(b))
+    }
+
+    /// Splits off the IDs at `indices` (sorted, in range): `(picked, rest)`.
+    pub fn pick(mut self, indices: &[usize]) -> (Batch, Batch) {
+        let (picked, rest) = self.ids.partition(indices);
+        self.settled = true;
+        (self.child(picked), self.child(rest))
+    }
+
+    fn child(&self, ids: IdList) -> Batch {
+        Batch {
+            seq: self.seq,
+            ids,
+            ledger: Arc::clone(&self.ledger),
+            tried: self.tried,
+            settled: false,
+        }
+    }
+
+    fn finish(mut self, bucket: Bucket) {
+        self.ledger.settle(self.seq, &mut self.ids, bucket);
+        self.settled = true;
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        if !self.settled {
+            let bucket = if self.tried {
+                Bucket::Failed
+            } else {
+                Bucket::Unsent
+            };
+            self.ledger.settle(self.seq, &mut self.ids, bucket);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(ids: &[&str]) -> IdList {
+        ids.iter().copied().collect()
+    }
+
+    #[test]
+    fn every_path_settles_exactly_once() {
+        let ledger = Ledger::new();
+        ledger.read(9, 1, 1);
+        ledger.batch(list(&["a", "b"])).confirm();
+        let mut tried = ledger.batch(list(&["c"]));
+        tried.set_tried(true);
+        drop(tried);
+        drop(ledger.batch(list(&["d"])));
+        let (x, y) = ledger.batch(list(&["e", "f", "g"])).pick(&[1]);
+        x.fail();
+        y.confirm();
+        let c = ledger.counts();
+        assert_eq!((c.confirmed, c.failed, c.unsent, c.pending()), (4, 2, 1, 0));
+        assert!(c.balanced());
+        let mut out = Vec::new();
+        ledger.write_unconfirmed(&mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "c\nd\nf\n");
+    }
+
+    #[test]
+    fn identical_problems_are_counted_once() {
+        let ledger = Ledger::new();
+        let p = Problem::from_response(500, None, b"");
+        ledger.problem(&p);
+        ledger.problem(&p);
+        assert_eq!(ledger.problems(), [(p, 2)]);
+    }
+}

@@ -1,0 +1,240 @@
+//! When to try again: the server's reset time if it gave one, else
+//! exponential backoff with full jitter. Pure functions of their inputs, so
+//! the maths is tested without a clock or a server.
+
+use std::time::{Duration, SystemTime};
+
+use backon::BackoffBuilder;
+
+use crate::api::{RetryAfter, TimeHints};
+
+/// A reset further ahead than this is taken for garbage (a millisecond
+/// timestamp, a broken proxy), not obeyed.
+pub const ABSURD_WAIT: Duration = Duration::from_secs(24 * 3600);
+/// The reset timestamp has whole-second resolution and the server's window
+/// may turn a hair after it: arriving a little late costs nothing, a little
+/// early costs a 429.
+pub const RESET_MARGIN: Duration = Duration::from_millis(30);
+/// Below this difference between the server's `Date` and this machine's
+/// clock, the local clock is trusted (`Date` itself is only whole seconds).
+const SKEW_TOLERANCE: Duration = Duration::from_secs(2);
+
+/// Exponential backoff, full jitter.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// The first delay's ceiling.
+    pub base: Duration,
+    /// No delay's ceiling exceeds this.
+    pub cap: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Backoff {
+    /// The ceiling before the `retry`-th retry (0-based): `min(cap, base·2^retry)`.
+    pub fn ceiling(&self, retry: u32) -> Duration {
+        backon::ExponentialBuilder::new()
+            .with_min_delay(self.base)
+            .with_max_delay(self.cap)
+            .with_factor(2.0)
+            .without_max_times()
+            .build()
+            .nth(retry as usize)
+            // backon computes in f32; whole milliseconds are plenty.
+            .map(|d| Duration::from_millis((d.as_secs_f64() * 1000.0).round() as u64))
+            .unwrap_or(self.cap)
+    }
+
+    /// The delay before the `retry`-th retry: uniform in `[0, ceiling]`
+    /// ("full jitter"), so that many clients hit by the same outage do not
+    /// return in step. backon's own jitter adds to the delay instead of
+    /// spreading it, hence this line.
+    pub fn delay(&self, retry: u32) -> Duration {
+        self.ceiling(retry)
+            .mul_f64(fastrand::f64())
+            .max(Duration::from_millis(10))
+    }
+}
+
+/// Which header set a wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitSource {
+    /// `X-RateLimit-Retry-After` (a Unix timestamp).
+    RateLimitReset,
+    /// `Retry-After`.
+    RetryAfter,
+    /// No usable header: backoff.
+    Backoff,
+}
+
+impl WaitSource {
+    /// The name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            WaitSource::RateLimitReset => "X-RateLimit-Retry-After",
+            WaitSource::RetryAfter => "Retry-After",
+            WaitSource::Backoff => "backoff",
+        }
+    }
+}
+
+/// The server's clock now, estimated: this machine's clock, unless the
+/// response's `Date` says the two disagree by more than its resolution.
+pub fn server_now(hints: &TimeHints, now: SystemTime) -> SystemTime {
+    let Some(date) = hints.server_date else {
+        return now;
+    };
+    let differs = match hints.received.duration_since(date) {
+        Ok(ahead) => ahead > SKEW_TOLERANCE,
+        Err(behind) => behind.duration() > SKEW_TOLERANCE,
+    };
+    if !differs {
+        return now;
+    }
+    // `Date` is the server's second, rounded down: adding the time since
+    // the response arrived errs towards waiting a little longer.
+    date + now.duration_since(hints.received).unwrap_or_default()
+}
+
+/// How long the server asked us to wait, if it said so usably: a reset
+/// timestamp in the past or absurdly far ahead is ignored (the caller then
+/// backs off), never obeyed as a negative or endless sleep.
+pub fn server_wait(hints: &TimeHints, now: SystemTime) -> Option<(Duration, WaitSource)> {
+    let server_now = server_now(hints, now);
+    let until = |t: SystemTime| {
+        t.duration_since(server_now)
+            .ok()
+            .filter(|d| !d.is_zero() && *d <= ABSURD_WAIT)
+    };
+    if let Some(reset) = hints.reset_at
+        && let Ok(secs) = u64::try_from(reset)
+        && let Some(d) = until(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+    {
+        return Some((d + RESET_MARGIN, WaitSource::RateLimitReset));
+    }
+    match hints.retry_after? {
+        RetryAfter::Seconds(s) => Some(Duration::from_secs_f64(s.min(ABSURD_WAIT.as_secs_f64())))
+            .map(|d| (d, WaitSource::RetryAfter)),
+        RetryAfter::Date(t) => until(t).map(|d| (d, WaitSource::RetryAfter)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn hints(
+        reset_at: Option<i64>,
+        retry_after: Option<RetryAfter>,
+        date: Option<u64>,
+    ) -> TimeHints {
+        TimeHints {
+            reset_at,
+            retry_after,
+            server_date: date.map(at),
+            received: at(1_000_000),
+        }
+    }
+
+    #[test]
+    fn the_reset_header_is_a_timestamp_not_a_duration() {
+        let now = at(1_000_000);
+        let h = hints(Some(1_000_003), None, None);
+        assert_eq!(
+            server_wait(&h, now),
+            Some((
+                Duration::from_secs(3) + RESET_MARGIN,
+                WaitSource::RateLimitReset
+            ))
+        );
+    }
+
+    #[test]
+    fn past_or_absurd_resets_fall_back() {
+        let now = at(1_000_000);
+        assert_eq!(server_wait(&hints(Some(999_000), None, None), now), None);
+        assert_eq!(server_wait(&hints(Some(1_000_000), None, None), now), None);
+        assert_eq!(server_wait(&hints(Some(-5), None, None), now), None);
+        assert_eq!(
+            server_wait(&hints(Some(1_700_000_000_000), None, None), now),
+            None
+        );
+        // ...to Retry-After when there is one.
+        let h = hints(Some(5), Some(RetryAfter::Seconds(2.0)), None);
+        assert_eq!(
+            server_wait(&h, now),
+            Some((Duration::from_secs(2), WaitSource::RetryAfter))
+        );
+    }
+
+    #[test]
+    fn retry_after_date_and_seconds() {
+        let now = at(1_000_000);
+        let h = hints(None, Some(RetryAfter::Date(at(1_000_004))), None);
+        assert_eq!(
+            server_wait(&h, now),
+            Some((Duration::from_secs(4), WaitSource::RetryAfter))
+        );
+        let h = hints(None, Some(RetryAfter::Date(at(999_999))), None);
+        assert_eq!(server_wait(&h, now), None);
+        let h = hints(None, Some(RetryAfter::Seconds(1.5)), None);
+        assert_eq!(
+            server_wait(&h, now),
+            Some((Duration::from_millis(1500), WaitSource::RetryAfter))
+        );
+    }
+
+    #[test]
+    fn clock_skew_is_corrected_from_the_date_header() {
+        // The server's clock is 60 s ahead of ours; its window resets 2 s
+        // from its now. Without the correction we would wait 62 s.
+        let now = at(1_000_000);
+        let h = hints(Some(1_000_062), None, Some(1_000_060));
+        assert_eq!(
+            server_wait(&h, now).unwrap().0,
+            Duration::from_secs(2) + RESET_MARGIN
+        );
+        // ...and 60 s behind: without it, the reset would look past.
+        let h = hints(Some(999_942), None, Some(999_940));
+        assert_eq!(
+            server_wait(&h, now).unwrap().0,
+            Duration::from_secs(2) + RESET_MARGIN
+        );
+        // Within a second or two, the local clock is trusted.
+        let h = hints(Some(1_000_002), None, Some(999_999));
+        assert_eq!(
+            server_wait(&h, now).unwrap().0,
+            Duration::from_secs(2) + RESET_MARGIN
+        );
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let b = Backoff {
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(1),
+        };
+        assert_eq!(b.ceiling(0), Duration::from_millis(100));
+        assert_eq!(b.ceiling(1), Duration::from_millis(200));
+        assert_eq!(b.ceiling(3), Duration::from_millis(800));
+        assert_eq!(b.ceiling(4), Duration::from_secs(1));
+        assert_eq!(b.ceiling(60), Duration::from_secs(1));
+        for retry in 0..10 {
+            let d = b.delay(retry);
+            assert!(d <= b.ceiling(retry).max(Duration::from_millis(10)));
+        }
+        let spread: std::collections::HashSet<_> = (0..20).map(|_| b.delay(5)).collect();
+        assert!(spread.len() > 10);
+    }
+}

@@ -1,0 +1,197 @@
+//! The rate-limit gate: the one place that knows when the next request may
+//! leave. Workers ask it; none of them sleeps on a rate limit by itself.
+//!
+//! Two rules keep a long run near the limit's ceiling without wasting
+//! requests:
+//! - after a 429 the whole run pauses until the reset (or the backoff), then
+//!   resumes at once;
+//! - `X-RateLimit-Remaining` gives a budget of requests that may still start
+//!   in this window (minus the ones already in flight). When it is spent,
+//!   only one probe goes out: it either finds a fresh window or meets the
+//!   one 429 that tells everyone when the window resets.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::stop::Stop;
+use crate::api::RateHeaders;
+
+/// See the module docs.
+#[derive(Default)]
+pub struct Gate {
+    state: Mutex<State>,
+    changed: Notify,
+}
+
+#[derive(Default)]
+struct State {
+    paused_until: Option<Instant>,
+    budget: Option<u64>,
+    last_remaining: Option<u64>,
+    in_flight: u32,
+}
+
+/// A request that the gate let through; hand it back with [`Gate::done`].
+#[must_use]
+#[derive(Debug)]
+pub struct Admission(());
+
+impl Gate {
+    /// A gate with no known limit.
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until a request may leave. `None` when the run is stopping:
+    /// nothing new is sent then.
+    pub async fn admit(&self, stop: &Stop) -> Option<Admission> {
+        loop {
+            let notified = self.changed.notified();
+            if stop.is_stopping() {
+                return None;
+            }
+            let pause = {
+                let mut s = self.state();
+                if let Some(until) = s.paused_until.filter(|u| *u > Instant::now()) {
+                    Some(until)
+                } else {
+                    if s.paused_until.take().is_some() {
+                        // A new window: what we knew of the old one is stale.
+                        s.budget = None;
+                        s.last_remaining = None;
+                    }
+                    let admit = match s.budget {
+                        None => true,
+                        // Spent: one probe when nothing else is in flight.
+                        Some(0) => s.in_flight == 0,
+                        Some(b) => {
+                            s.budget = Some(b - 1);
+                            true
+                        }
+                    };
+                    if admit {
+                        s.in_flight += 1;
+                        return Some(Admission(()));
+                    }
+                    None
+                }
+            };
+            tokio::select! {
+                _ = stop.wait() => return None,
+                _ = notified => {}
+                _ = async {
+                    match pause {
+                        Some(until) => tokio::time::sleep_until(until).await,
+                        None => std::future::pending().await,
+                    }
+                } => {}
+            }
+        }
+    }
+
+    /// Hands an admission back with what the response said about the limit.
+    pub fn done(&self, admission: Admission, rate: RateHeaders) {
+        let Admission(()) = admission;
+        let mut s = self.state();
+        s.in_flight = s.in_flight.saturating_sub(1);
+        if let Some(remaining) = rate.remaining {
+            let fresh = remaining.saturating_sub(u64::from(s.in_flight));
+            s.budget = match (s.budget, s.last_remaining) {
+                // Within one window the server's count only goes down; an
+                // older answer arriving late must not raise the budget.
+                (Some(b), Some(last)) if remaining <= last => Some(b.min(fresh)),
+                _ => Some(fresh),
+            };
+            s.last_remaining = Some(remaining);
+        }
+        drop(s);
+        self.changed.notify_waiters();
+    }
+
+    /// Pauses every request until `wait` from now (the latest pause wins).
+    pub fn pause(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut s = self.state();
+        if s.paused_until.is_none_or(|p| p < until) {
+            s.paused_until = Some(until);
+        }
+        drop(s);
+        self.changed.notify_waiters();
+    }
+
+    /// How long the current pause still lasts, for the progress bar.
+    pub fn paused_for(&self) -> Option<Duration> {
+        let s = self.state();
+        s.paused_until
+            .and_then(|u| u.checked_duration_since(Instant::now()))
+            .filter(|d| !d.is_zero())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(remaining: u64) -> RateHeaders {
+        RateHeaders {
+            limit: Some(10),
+            remaining: Some(remaining),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_everyone_until_the_reset() {
+        let gate = Gate::new();
+        let stop = Stop::new();
+        gate.pause(Duration::from_secs(5));
+        let start = Instant::now();
+        let a = gate.admit(&stop).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+        gate.done(a, RateHeaders::default());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_spent_budget_lets_one_probe_through() {
+        let gate = Gate::new();
+        let stop = Stop::new();
+        let a = gate.admit(&stop).await.unwrap();
+        let b = gate.admit(&stop).await.unwrap();
+        gate.done(a, rate(1)); // one left, one in flight: budget 0
+        // Budget 0 with one in flight: the next request waits...
+        let waiting = tokio::time::timeout(Duration::from_secs(1), gate.admit(&stop)).await;
+        assert!(waiting.is_err());
+        // ...until nothing is in flight; then a single probe goes.
+        gate.done(b, rate(0));
+        let probe = gate.admit(&stop).await.unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), gate.admit(&stop))
+                .await
+                .is_err()
+        );
+        // The probe finds a fresh window.
+        gate.done(probe, rate(9));
+        for _ in 0..9 {
+            let _ = gate.admit(&stop).await.unwrap();
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_releases_waiters_with_nothing() {
+        let gate = Gate::new();
+        let stop = Stop::new();
+        gate.pause(Duration::from_secs(100));
+        let s = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            s.request(super::super::stop::StopReason::Interrupted);
+        });
+        assert!(gate.admit(&stop).await.is_none());
+    }
+}

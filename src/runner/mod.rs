@@ -1,0 +1,269 @@
+//! The batch runner: a reader thread turns the input into batches while up to
+//! `--concurrency` workers send them, all behind one rate-limit [`gate`].
+//!
+//! The stages are joined by a bounded channel, so the first request leaves as
+//! soon as the first batch is full, and memory does not grow with the input
+//! (beyond the de-duplication set).
+
+pub mod backoff;
+pub mod gate;
+pub mod stop;
+mod worker;
+
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use crate::api::Client;
+use crate::ids::{Filter, IdList, Opened, ReadError, Verdict, read_all, validate::printable};
+use crate::ledger::{Batch, Ledger};
+use crate::progress::Reporter;
+pub use backoff::Backoff;
+pub use gate::Gate;
+pub use stop::{Stop, StopReason};
+
+/// The knobs of one job.
+#[derive(Debug, Clone)]
+pub struct JobConfig {
+    /// IDs per request, 1 to 1000.
+    pub batch_size: usize,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Retries of one batch.
+    pub max_retries: u32,
+    /// The longest single rate-limit wait.
+    pub max_wait: Duration,
+    /// Drop repeated IDs.
+    pub dedupe: bool,
+    /// Print the requests instead of sending them.
+    pub dry_run: Option<DryRunOutput>,
+    /// Backoff for retries without a server-given time.
+    pub backoff: Backoff,
+}
+
+/// Where a dry run prints its requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DryRunOutput {
+    /// Standard output (text summaries).
+    Stdout,
+    /// Standard error (so standard output stays one JSON object).
+    Stderr,
+}
+
+/// How the run ended, beyond the ledger's counts.
+#[derive(Debug, Default)]
+pub struct RunEnd {
+    /// Why it stopped early, if it did.
+    pub stop: Option<StopReason>,
+    /// A second Ctrl-C cut it short.
+    pub aborted: bool,
+    /// The input broke after the run had started.
+    pub read_error: Option<ReadError>,
+    /// From the start of the run to its end.
+    pub elapsed: Duration,
+}
+
+/// Everything a worker needs, shared.
+pub(crate) struct Shared {
+    pub client: Client,
+    pub gate: Gate,
+    pub stop: Stop,
+    pub ledger: Arc<Ledger>,
+    pub reporter: Arc<Reporter>,
+    pub config: JobConfig,
+}
+
+/// Runs a job to its end: reads `sources`, sends every batch, settles every
+/// ID in `ledger`. `stop` asks for a graceful end (nothing new is sent);
+/// `abort` for an immediate one (requests in flight are abandoned).
+pub async fn run(
+    sources: Vec<Opened>,
+    client: Client,
+    config: JobConfig,
+    ledger: Arc<Ledger>,
+    reporter: Arc<Reporter>,
+    stop: Stop,
+    abort: Stop,
+) -> RunEnd {
+    let start = Instant::now();
+    let shared = Arc::new(Shared {
+        client,
+        gate: Gate::new(),
+        stop,
+        ledger,
+        reporter,
+        config,
+    });
+    let (tx, mut rx) = mpsc::channel::<Batch>(shared.config.concurrency * 2);
+    let reading_done = Arc::new(AtomicBool::new(false));
+    let feeder = {
+        let (shared, done) = (Arc::clone(&shared), Arc::clone(&reading_done));
+        std::thread::Builder::new()
+            .name("tagctl-reader".into())
+            .spawn(move || {
+                let result = feed(sources, &shared, tx);
+                done.store(true, Ordering::SeqCst);
+                result
+            })
+    };
+    let feeder = match feeder {
+        Ok(f) => f,
+        Err(e) => {
+            return RunEnd {
+                read_error: Some(ReadError {
+                    source_name: "input".into(),
+                    message: format!("cannot start the reader: {e}"),
+                }),
+                ..RunEnd::default()
+            };
+        }
+    };
+    let ticker = tokio::spawn({
+        let (shared, done) = (Arc::clone(&shared), Arc::clone(&reading_done));
+        async move {
+            loop {
+                let counts = shared.ledger.counts();
+                shared.reporter.update(
+                    &counts,
+                    done.load(Ordering::Relaxed),
+                    shared.gate.paused_for(),
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    });
+
+    let mut tasks = JoinSet::new();
+    let aborted = tokio::select! {
+        _ = dispatch(&shared, &mut rx, &mut tasks) => false,
+        _ = abort.wait() => true,
+    };
+    if aborted {
+        // Abandon what is in flight: the batches are dropped, and settle as
+        // failed (sent, fate unknown) or unsent.
+        tasks.shutdown().await;
+        rx.close();
+        while let Ok(batch) = rx.try_recv() {
+            batch.leave_unsent();
+        }
+    }
+    ticker.abort();
+    let read_error = if aborted {
+        // The reader may be blocked on a terminal or a pipe; don't wait for it.
+        None
+    } else {
+        feeder.join().ok().and_then(Result::err)
+    };
+    RunEnd {
+        stop: shared.stop.reason(),
+        aborted,
+        read_error,
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Hands batches to workers, at most `concurrency` at a time; once the run
+/// stops, the rest of the input is still read and counted as unsent, so that
+/// `--failed-ids` holds everything a rerun needs.
+async fn dispatch(shared: &Arc<Shared>, rx: &mut mpsc::Receiver<Batch>, tasks: &mut JoinSet<()>) {
+    let slots = Arc::new(Semaphore::new(shared.config.concurrency));
+    loop {
+        let permit = tokio::select! {
+            biased;
+            _ = shared.stop.wait() => break,
+            p = Arc::clone(&slots).acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let batch = tokio::select! {
+            biased;
+            _ = shared.stop.wait() => break,
+            b = rx.recv() => match b {
+                Some(b) => b,
+                None => break,
+            },
+        };
+        if let Some(out) = shared.config.dry_run {
+            print_dry_run(shared, &batch, out);
+            batch.leave_unsent();
+            continue;
+        }
+        let shared = Arc::clone(shared);
+        tasks.spawn(async move {
+            worker::process(batch, &shared).await;
+            drop(permit);
+        });
+    }
+    while let Some(batch) = rx.recv().await {
+        batch.leave_unsent();
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+fn print_dry_run(shared: &Shared, batch: &Batch, out: DryRunOutput) {
+    let (first, last) = batch.ids().bounds().unwrap_or(("", ""));
+    let line = format!(
+        "{} {} ({} IDs: {first} … {last})",
+        shared.client.method(),
+        shared.client.endpoint().display(),
+        batch.len()
+    );
+    match out {
+        DryRunOutput::Stdout => {
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
+        }
+        DryRunOutput::Stderr => shared.reporter.note(&line),
+    }
+}
+
+/// The reader thread: validate, de-duplicate, batch, send down the channel.
+fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Result<(), ReadError> {
+    let size = shared.config.batch_size;
+    let mut filter = Filter::new(shared.config.dedupe);
+    let mut current = IdList::with_capacity(size);
+    let (mut read, mut duplicates, mut invalid) = (0u64, 0u64, 0u64);
+    let ledger = &shared.ledger;
+    let result = read_all(sources, &mut |origin, raw| {
+        read += 1;
+        match filter.judge(raw) {
+            Verdict::New(id) => {
+                current.push(id);
+                if current.len() == size {
+                    ledger.read(read, duplicates, invalid);
+                    (read, duplicates, invalid) = (0, 0, 0);
+                    let batch =
+                        ledger.batch(std::mem::replace(&mut current, IdList::with_capacity(size)));
+                    if tx.blocking_send(batch).is_err() {
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+            Verdict::Duplicate => duplicates += 1,
+            Verdict::Invalid(why) => {
+                invalid += 1;
+                let shown = match raw {
+                    crate::ids::Raw::Field(f) => {
+                        format!(" \"{}\"", printable(&String::from_utf8_lossy(f), 60))
+                    }
+                    _ => String::new(),
+                };
+                shared.reporter.invalid(&format!(
+                    "{origin}: invalid customer ID{shown}: {}",
+                    why.reason()
+                ));
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    ledger.read(read, duplicates, invalid);
+    if !current.is_empty() {
+        let _ = tx.blocking_send(ledger.batch(current));
+    }
+    result
+}

@@ -1,0 +1,77 @@
+//! Stopping a run: the first reason wins, and everyone waiting is woken.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+
+/// Why a run stopped before its input was done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+    /// 401 or 403: no later batch would fare better.
+    Unauthorized,
+    /// The rate limit asked for a wait longer than `--max-wait`.
+    MaxWait,
+    /// Anything else no later batch would survive (a redirect to another
+    /// origin, a 404 endpoint, a rejected tag); the message says what.
+    Fatal(String),
+}
+
+/// A shared stop signal.
+#[derive(Clone, Default)]
+pub struct Stop {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    stopping: AtomicBool,
+    reason: Mutex<Option<StopReason>>,
+    notify: Notify,
+}
+
+impl Stop {
+    /// A signal not yet raised.
+    pub fn new() -> Stop {
+        Stop::default()
+    }
+
+    /// Raises the signal; the first reason is kept.
+    pub fn request(&self, reason: StopReason) {
+        {
+            let mut r = self.inner.reason.lock().unwrap_or_else(|p| p.into_inner());
+            if r.is_none() {
+                *r = Some(reason);
+            }
+        }
+        self.inner.stopping.store(true, Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
+    }
+
+    /// Whether the signal is raised.
+    pub fn is_stopping(&self) -> bool {
+        self.inner.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Why the run is stopping, if it is.
+    pub fn reason(&self) -> Option<StopReason> {
+        self.inner
+            .reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Resolves once the signal is raised.
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.inner.notify.notified();
+            if self.is_stopping() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! One batch from first request to settlement: retries, rate-limit waits and
+//! the isolation of IDs the server rejects (422).
+
+use std::time::{Duration, SystemTime};
+
+use super::backoff::{WaitSource, server_wait};
+use super::{Shared, StopReason};
+use crate::api::{Outcome, Problem, Reply};
+use crate::ledger::{Batch, Tally};
+
+/// Sends `batch` (and, after a 422, the parts it is split into) until every
+/// ID is settled.
+pub(crate) async fn process(batch: Batch, shared: &Shared) {
+    // A stack: bisection pushes both halves and works depth first, so the
+    // memory held stays one batch.
+    let mut work = vec![(batch, false)];
+    while let Some((batch, isolating)) = work.pop() {
+        if let Some(parts) = send_until_settled(batch, isolating, shared).await {
+            work.extend(parts.into_iter().rev().map(|b| (b, true)));
+        }
+        if shared.stop.is_stopping() {
+            // Anything left was split off but not sent: dropped, it settles
+            // as unsent.
+            break;
+        }
+    }
+}
+
+/// Sends one batch until it is confirmed, failed or given up; returns the
+/// parts to send next when a 422 split it.
+async fn send_until_settled(
+    mut batch: Batch,
+    isolating: bool,
+    shared: &Shared,
+) -> Option<Vec<Batch>> {
+    let config = &shared.config;
+    let ledger = &shared.ledger;
+    let body = batch.ids().json_body();
+    let mut retries = 0u32;
+    loop {
+        let admission = shared.gate.admit(&shared.stop).await?;
+        let was_tried = batch.tried();
+        batch.set_tried(true);
+        ledger.tally(Tally::Request);
+        if retries > 0 {
+            ledger.tally(Tally::Retry);
+        }
+        if isolating {
+            ledger.tally(Tally::Isolation);
+        }
+        let reply = shared.client.send(body.clone()).await;
+        shared.gate.done(admission, reply.rate);
+        let attempt = retries + 1;
+        match &reply.outcome {
+            Outcome::Confirmed => {
+                log(shared, &batch, attempt, &reply, None);
+                batch.confirm();
+                return None;
+            }
+            Outcome::RateLimited(problem) => {
+                // A 429 means nothing was done.
+                batch.set_tried(was_tried);
+                ledger.tally(Tally::RateLimited);
+                let (wait, source) = server_wait(&reply.hints, SystemTime::now())
+                    .unwrap_or_else(|| (config.backoff.delay(retries), WaitSource::Backoff));
+                log(shared, &batch, attempt, &reply, Some((wait, source)));
+                if wait > config.max_wait {
+                    if !shared.stop.is_stopping() {
+                        shared.reporter.error(
+                            &format!(
+                                "the rate limit resets in {}, longer than --max-wait {}; stopping (the rest is unsent)",
+                                secs(wait),
+                                secs(config.max_wait)
+                            ),
+                            &problem.render(),
+                        );
+                        ledger.problem(problem);
+                    }
+                    shared.stop.request(StopReason::MaxWait);
+                    batch.leave_unsent();
+                    return None;
+                }
+                if retries >= config.max_retries {
+                    give_up(shared, batch, attempt, problem);
+                    return None;
+                }
+                shared.gate.pause(wait);
+            }
+            Outcome::ServerError(problem) | Outcome::Network(problem) => {
+                let hinted = server_wait(&reply.hints, SystemTime::now())
+                    .filter(|(w, _)| *w <= config.max_wait);
+                let (wait, source) =
+                    hinted.unwrap_or_else(|| (config.backoff.delay(retries), WaitSource::Backoff));
+                let last = retries >= config.max_retries;
+                log(
+                    shared,
+                    &batch,
+                    attempt,
+                    &reply,
+                    (!last).then_some((wait, source)),
+                );
+                if last {
+                    give_up(shared, batch, attempt, problem);
+                    return None;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shared.stop.wait() => return None,
+                }
+            }
+            Outcome::Unauthorized(problem) => {
+                log(shared, &batch, attempt, &reply, None);
+                if !shared.stop.is_stopping() {
+                    shared.reporter.error(
+                        &format!(
+                            "the API refused the {}; stopping",
+                            if reply.status == Some(403) {
+                                "permission (403)"
+                            } else {
+                                "credentials (401)"
+                            }
+                        ),
+                        &problem.render(),
+                    );
+                }
+                ledger.problem(problem);
+                shared.stop.request(StopReason::Unauthorized);
+                batch.set_tried(was_tried);
+                batch.fail();
+                return None;
+            }
+            Outcome::Invalid(problem) => {
+                log(shared, &batch, attempt, &reply, None);
+                // Nothing in a rejected request is applied.
+                batch.set_tried(was_tried);
+                return isolate(batch, problem, shared);
+            }
+            Outcome::Refused(problem) => {
+                log(shared, &batch, attempt, &reply, None);
+                let fatal = matches!(reply.status, Some(400 | 404 | 405 | 410 | 415));
+                shared.reporter.error(
+                    &format!(
+                        "{} was refused{}",
+                        describe(&batch),
+                        if fatal {
+                            "; stopping, as every batch would be"
+                        } else {
+                            ""
+                        }
+                    ),
+                    &problem.render(),
+                );
+                ledger.problem(problem);
+                if fatal {
+                    shared.stop.request(StopReason::Fatal(format!(
+                        "the API answered {}",
+                        problem.render()[0]
+                    )));
+                }
+                batch.fail();
+                return None;
+            }
+            Outcome::Redirect { status, location } => {
+                log(shared, &batch, attempt, &reply, None);
+                let message = format!(
+                    "refused to follow a redirect{} to {location}: only the same origin is followed, so the credentials were not sent there; stopping",
+                    if *status > 0 {
+                        format!(" ({status})")
+                    } else {
+                        String::new()
+                    }
+                );
+                if !shared.stop.is_stopping() {
+                    shared.reporter.error(&message, &[]);
+                }
+                ledger.problem(&Problem {
+                    status: (*status > 0).then_some(*status),
+                    kind: None,
+                    title: "Redirect refused".into(),
+                    detail: Some(format!("redirect to {location}")),
+                    instance: None,
+                    invalid_fields: Vec::new(),
+                });
+                shared.stop.request(StopReason::Fatal(message));
+                batch.fail();
+                return None;
+            }
+        }
+        retries += 1;
+    }
+}
+
+/// A 422: drop exactly the IDs the problem names and resend the rest; if it
+/// names none, bisect. A 422 about the tag stops the run instead: no batch
+/// can succeed with that tag.
+fn isolate(batch: Batch, problem: &Problem, shared: &Shared) -> Option<Vec<Batch>> {
+    let ledger = &shared.ledger;
+    if problem
+        .invalid_fields
+        .iter()
+        .any(|f| f.field == "tag" || f.field.starts_with("tag.") || f.field.starts_with("tag["))
+    {
+        shared
+            .reporter
+            .error("the API rejected the tag; stopping", &problem.render());
+        ledger.problem(problem);
+        shared
+            .stop
+            .request(StopReason::Fatal("the API rejected the tag".into()));
+        batch.fail();
+        return None;
+    }
+    let mut named: Vec<(usize, &str)> = problem
+        .invalid_fields
+        .iter()
+        .filter_map(|f| customer_index(&f.field).map(|i| (i, f.message.as_str())))
+        .filter(|(i, _)| *i < batch.len())
+        .collect();
+    named.sort_by_key(|(i, _)| *i);
+    named.dedup_by_key(|(i, _)| *i);
+    if !named.is_empty() {
+        for (i, message) in &named {
+            shared.reporter.error(
+                &format!(
+                    "customer {} rejected: {}",
+                    batch.ids().get(*i),
+                    or_title(message, problem)
+                ),
+                &[],
+            );
+        }
+        ledger.problem(problem);
+        let indices: Vec<usize> = named.iter().map(|(i, _)| *i).collect();
+        let (bad, rest) = batch.pick(&indices);
+        bad.fail();
+        return (!rest.is_empty()).then(|| vec![rest]);
+    }
+    if batch.len() == 1 {
+        let message = problem
+            .invalid_fields
+            .first()
+            .map(|f| f.message.as_str())
+            .unwrap_or("");
+        shared.reporter.error(
+            &format!(
+                "customer {} rejected: {}",
+                batch.ids().get(0),
+                or_title(message, problem)
+            ),
+            &[],
+        );
+        ledger.problem(problem);
+        batch.fail();
+        return None;
+    }
+    let (a, b) = batch.halves();
+    Some(vec![a, b])
+}
+
+fn or_title<'a>(message: &'a str, problem: &'a Problem) -> &'a str {
+    if message.is_empty() {
+        problem.detail.as_deref().unwrap_or(&problem.title)
+    } else {
+        message
+    }
+}
+
+/// `customerIds.17`, `customerIds[17]` (and deeper paths under them) → 17.
+pub(crate) fn customer_index(field: &str) -> Option<usize> {
+    let rest = field.strip_prefix("customerIds")?;
+    let digits = if let Some(r) = rest.strip_prefix('.') {
+        r
+    } else {
+        rest.strip_prefix('[')?
+    };
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    if end == 0 {
+        return None;
+    }
+    let tail = &digits[end..];
+    if rest.starts_with('[') && !tail.starts_with(']') {
+        return None;
+    }
+    digits[..end].parse().ok()
+}
+
+fn give_up(shared: &Shared, batch: Batch, attempts: u32, problem: &Problem) {
+    shared.reporter.error(
+        &format!(
+            "{} failed after {attempts} attempt{}",
+            describe(&batch),
+            if attempts == 1 { "" } else { "s" }
+        ),
+        &problem.render(),
+    );
+    shared.ledger.problem(problem);
+    batch.fail();
+}
+
+fn describe(batch: &Batch) -> String {
+    match batch.ids().bounds() {
+        Some((a, b)) if batch.len() > 1 => {
+            format!("batch {} ({} IDs, {a} … {b})", batch.seq(), batch.len())
+        }
+        Some((a, _)) => format!("batch {} (1 ID, {a})", batch.seq()),
+        None => format!("batch {}", batch.seq()),
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
+fn log(
+    shared: &Shared,
+    batch: &Batch,
+    attempt: u32,
+    reply: &Reply,
+    wait: Option<(Duration, WaitSource)>,
+) {
+    if !shared.reporter.is_verbose() {
+        return;
+    }
+    let status = match (&reply.outcome, reply.status) {
+        (Outcome::Network(p), _) => p.title.clone(),
+        (_, Some(s)) => format!(
+            "{s} {}",
+            reqwest::StatusCode::from_u16(s)
+                .ok()
+                .and_then(|c| c.canonical_reason())
+                .unwrap_or("")
+        ),
+        (_, None) => "no response".into(),
+    };
+    let mut line = format!(
+        "{} {} batch {} ({} IDs) attempt {attempt}: {} in {} ms",
+        shared.client.method(),
+        shared.client.endpoint().display(),
+        batch.seq(),
+        batch.len(),
+        status.trim_end(),
+        reply.elapsed.as_millis()
+    );
+    if let Some(r) = reply.rate.remaining {
+        line.push_str(&format!(", remaining {r}"));
+    }
+    if let Some((wait, source)) = wait {
+        line.push_str(&format!(", waiting {} ({})", secs(wait), source.name()));
+    }
+    shared.reporter.verbose(&line);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::customer_index;
+
+    #[test]
+    fn indexes_in_both_notations() {
+        assert_eq!(customer_index("customerIds.17"), Some(17));
+        assert_eq!(customer_index("customerIds[3]"), Some(3));
+        assert_eq!(customer_index("customerIds.2.value"), Some(2));
+        assert_eq!(customer_index("customerIds"), None);
+        assert_eq!(customer_index("customerIds."), None);
+        assert_eq!(customer_index("customerIds[3"), None);
+        assert_eq!(customer_index("tag"), None);
+        assert_eq!(customer_index("customerIdsX.1"), None);
+    }
+}

@@ -1,0 +1,181 @@
+//! The end of a run: the summary (text or JSON) and the exit code.
+
+use serde::Serialize;
+
+use crate::api::{Action, Problem};
+use crate::exit::Exit;
+use crate::ledger::Counts;
+use crate::runner::StopReason;
+
+/// Everything the summary reports.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Tag or untag.
+    pub action: Action,
+    /// The tag.
+    pub tag: String,
+    /// The ledger's final counts.
+    pub counts: Counts,
+    /// Wall time of the run.
+    pub elapsed_ms: u64,
+    /// Distinct problems met, with their counts.
+    pub problems: Vec<(Problem, u64)>,
+    /// Nothing was sent.
+    pub dry_run: bool,
+    /// Why the run stopped early.
+    pub stop: Option<StopReason>,
+    /// The input broke mid-run.
+    pub read_error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonProblem<'a> {
+    #[serde(flatten)]
+    problem: &'a Problem,
+    count: u64,
+}
+
+#[derive(Serialize)]
+struct JsonSummary<'a> {
+    action: &'a str,
+    tag: &'a str,
+    ids_read: u64,
+    duplicates: u64,
+    invalid: u64,
+    confirmed: u64,
+    failed: u64,
+    unsent: u64,
+    requests: u64,
+    retries: u64,
+    rate_limited: u64,
+    elapsed_ms: u64,
+    problems: Vec<JsonProblem<'a>>,
+    isolation_requests: u64,
+    dry_run: bool,
+    interrupted: bool,
+    stopped: Option<String>,
+}
+
+impl Summary {
+    /// The exit code the contract gives this outcome.
+    pub fn exit(&self) -> Exit {
+        let c = &self.counts;
+        match &self.stop {
+            Some(StopReason::Interrupted) => return Exit::Interrupted,
+            Some(StopReason::Unauthorized) => return Exit::Auth,
+            _ => {}
+        }
+        if self.read_error.is_some() && c.requests == 0 && c.confirmed == 0 {
+            return Exit::Usage;
+        }
+        if self.dry_run {
+            return if c.invalid > 0 {
+                Exit::Incomplete
+            } else {
+                Exit::Success
+            };
+        }
+        if c.invalid + c.failed + c.unsent > 0 || self.read_error.is_some() {
+            Exit::Incomplete
+        } else {
+            Exit::Success
+        }
+    }
+
+    fn stopped(&self) -> Option<String> {
+        self.stop.as_ref().map(|s| match s {
+            StopReason::Interrupted => "interrupted".to_string(),
+            StopReason::Unauthorized => "unauthorized".to_string(),
+            StopReason::MaxWait => "max-wait".to_string(),
+            StopReason::Fatal(m) => m.clone(),
+        })
+    }
+
+    /// The one JSON object of `--output json`.
+    pub fn to_json(&self) -> String {
+        let c = &self.counts;
+        let s = JsonSummary {
+            action: self.action.name(),
+            tag: &self.tag,
+            ids_read: c.ids_read,
+            duplicates: c.duplicates,
+            invalid: c.invalid,
+            confirmed: c.confirmed,
+            failed: c.failed,
+            unsent: c.unsent,
+            requests: c.requests,
+            retries: c.retries,
+            rate_limited: c.rate_limited,
+            elapsed_ms: self.elapsed_ms,
+            problems: self
+                .problems
+                .iter()
+                .map(|(problem, count)| JsonProblem {
+                    problem,
+                    count: *count,
+                })
+                .collect(),
+            isolation_requests: c.isolation_requests,
+            dry_run: self.dry_run,
+            interrupted: self.stop == Some(StopReason::Interrupted),
+            stopped: self.stopped(),
+        };
+        serde_json::to_string_pretty(&s).unwrap_or_else(|_| "{}".into())
+    }
+
+    /// The summary for people.
+    pub fn to_text(&self) -> String {
+        let c = &self.counts;
+        let valid = c.confirmed + c.failed + c.unsent;
+        let (verb, preposition) = match self.action {
+            Action::Tag => ("Tagged", "with"),
+            Action::Untag => ("Untagged", "from"),
+        };
+        let secs = self.elapsed_ms as f64 / 1000.0;
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut out = if self.dry_run {
+            format!(
+                "Dry run: {} would be sent to \"{}\"; nothing was sent.\n",
+                plural(valid, "ID", "IDs"),
+                self.tag
+            )
+        } else if c.confirmed == valid {
+            format!(
+                "{verb} {} {preposition} \"{}\" in {} ({secs:.1}s).\n",
+                plural(c.confirmed, "customer", "customers"),
+                self.tag,
+                plural(c.requests, "request", "requests")
+            )
+        } else {
+            format!(
+                "{verb} {} of {} {preposition} \"{}\"; {} failed, {} unsent ({}, {secs:.1}s).\n",
+                c.confirmed,
+                plural(valid, "customer", "customers"),
+                self.tag,
+                c.failed,
+                c.unsent,
+                plural(c.requests, "request", "requests"),
+            )
+        };
+        out.push_str(&format!(
+            "  read {}, duplicates {}, invalid {}, confirmed {}, failed {}, unsent {}\n",
+            c.ids_read, c.duplicates, c.invalid, c.confirmed, c.failed, c.unsent
+        ));
+        out.push_str(&format!(
+            "  requests {}, retries {}, rate-limited {}",
+            c.requests, c.retries, c.rate_limited
+        ));
+        if c.isolation_requests > 0 {
+            out.push_str(&format!(
+                ", isolating rejected IDs {}",
+                c.isolation_requests
+            ));
+        }
+        out.push('\n');
+        if let Some(why) = self.stopped() {
+            out.push_str(&format!("  stopped early: {why}\n"));
+        }
+        out
+    }
+}
