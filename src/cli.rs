@@ -247,7 +247,7 @@ pub enum OutputFormat {
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 && v <= 31_536_000.0 => Ok(v),
+        Ok(v) if (0.0..=31_536_000.0).contains(&v) => Ok(v),
         _ => Err(format!(
             "'{s}' is not a number of seconds (0 to 31536000, decimals allowed)"
         )),

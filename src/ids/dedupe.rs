@@ -36,6 +36,14 @@ impl IdSet {
         }
     }
 
+    /// An empty set with room for about `n` IDs: growing a table of millions
+    /// re-hashes every entry each time, so a good guess halves the cost.
+    pub fn with_capacity(n: usize) -> IdSet {
+        let mut set = IdSet::new();
+        set.table.reserve(n, |_| 0);
+        set
+    }
+
     /// Adds `id` (at most 255 bytes) and says whether it was new.
     pub fn insert(&mut self, id: &[u8]) -> bool {
         debug_assert!(id.len() < (1 << LEN_BITS));

@@ -31,8 +31,15 @@ pub struct Filter {
 impl Filter {
     /// A filter that drops duplicates, or one that does not (`--no-dedupe`).
     pub fn new(dedupe: bool) -> Filter {
+        Filter::with_expected(dedupe, 0)
+    }
+
+    /// The same, sized for about `expected` IDs (see [`read::estimate_records`]).
+    pub fn with_expected(dedupe: bool, expected: u64) -> Filter {
+        // Capped, so a wrong guess cannot reserve gigabytes.
+        let n = expected.min(50_000_000) as usize;
         Filter {
-            seen: dedupe.then(IdSet::new),
+            seen: dedupe.then(|| IdSet::with_capacity(n)),
         }
     }
 

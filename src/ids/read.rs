@@ -89,6 +89,7 @@ pub struct ReadError {
 pub struct Opened {
     name: String,
     kind: Kind,
+    estimate: u64,
 }
 
 enum Kind {
@@ -107,6 +108,21 @@ impl Opened {
     }
 }
 
+/// About how many records the sources hold: each file's size divided by the
+/// mean line length of its first buffer; 0 for pipes. Used only to size the
+/// de-duplication table.
+pub fn estimate_records(sources: &[Opened]) -> u64 {
+    sources.iter().map(|s| s.estimate).sum()
+}
+
+fn estimate(size: Option<u64>, reader: &mut dyn BufRead) -> u64 {
+    let (Some(size), Ok(head)) = (size, reader.fill_buf()) else {
+        return 0;
+    };
+    let lines = memchr::memchr_iter(b'\n', head).count().max(1) as u64;
+    size * lines / (head.len() as u64).max(1)
+}
+
 /// Opens every source and resolves CSV columns, or says what is wrong.
 /// Warnings (such as a CSV without a recognised ID column) go to `warn`.
 pub fn open(spec: &InputSpec, warn: &mut dyn FnMut(String)) -> Result<Vec<Opened>, Fatal> {
@@ -115,6 +131,7 @@ pub fn open(spec: &InputSpec, warn: &mut dyn FnMut(String)) -> Result<Vec<Opened
         opened.push(Opened {
             name: "arguments".into(),
             kind: Kind::Args(spec.args.clone()),
+            estimate: spec.args.len() as u64,
         });
     }
     let mut stdin_files = spec.files.clone();
@@ -135,12 +152,14 @@ pub fn open(spec: &InputSpec, warn: &mut dyn FnMut(String)) -> Result<Vec<Opened
             InputFormat::Tsv => Some(b'\t'),
             InputFormat::Auto => by_extension(path),
         };
-        let reader = if is_stdin {
-            Box::new(BufReader::with_capacity(1 << 16, io::stdin())) as Box<dyn BufRead + Send>
+        let (reader, size) = if is_stdin {
+            let stdin = Box::new(BufReader::with_capacity(1 << 16, io::stdin()));
+            (stdin as Box<dyn BufRead + Send>, None)
         } else {
             open_file(path, &name)?
         };
         let mut reader = strip_bom(reader).map_err(|e| read_fatal(&name, &e))?;
+        let estimate = estimate(size, &mut reader);
         let kind = match delimiter {
             None => Kind::Lines(reader),
             Some(delimiter) => {
@@ -160,7 +179,11 @@ pub fn open(spec: &InputSpec, warn: &mut dyn FnMut(String)) -> Result<Vec<Opened
                 }
             }
         };
-        opened.push(Opened { name, kind });
+        opened.push(Opened {
+            name,
+            kind,
+            estimate,
+        });
     }
     if !any_csv && (spec.column.is_some() || !spec.header) && !stdin_files.is_empty() {
         let flag = if spec.column.is_some() {
@@ -185,13 +208,16 @@ fn by_extension(path: &Path) -> Option<u8> {
     }
 }
 
-fn open_file(path: &Path, name: &str) -> Result<Box<dyn BufRead + Send>, Fatal> {
+fn open_file(path: &Path, name: &str) -> Result<(Box<dyn BufRead + Send>, Option<u64>), Fatal> {
     let file = File::open(path).map_err(|e| read_fatal(name, &e))?;
     match file.metadata() {
         Ok(m) if m.is_dir() => Err(Fatal::usage(format!(
             "cannot read {name}: it is a directory"
         ))),
-        Ok(_) => Ok(Box::new(BufReader::with_capacity(1 << 16, file))),
+        Ok(m) => Ok((
+            Box::new(BufReader::with_capacity(1 << 16, file)),
+            m.is_file().then_some(m.len()),
+        )),
         Err(e) => Err(read_fatal(name, &e)),
     }
 }
@@ -524,7 +550,7 @@ mod tests {
         let mut out = Vec::new();
         let mut reader: &[u8] = input;
         let mut reader = BufReader::with_capacity(8, &mut reader);
-        read_lines("t", &mut reader, &mut |origin, raw| {
+        let _ = read_lines("t", &mut reader, &mut |origin, raw| {
             out.push(match raw {
                 Raw::Field(f) => format!("{origin}={}", String::from_utf8_lossy(f)),
                 Raw::TooLong => format!("{origin}=LONG"),

@@ -20,6 +20,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use crate::api::Client;
+use crate::ids::read::estimate_records;
 use crate::ids::{Filter, IdList, Opened, ReadError, Verdict, read_all, validate::printable};
 use crate::ledger::{Batch, Ledger};
 use crate::progress::Reporter;
@@ -225,7 +226,7 @@ fn print_dry_run(shared: &Shared, batch: &Batch, out: DryRunOutput) {
 /// The reader thread: validate, de-duplicate, batch, send down the channel.
 fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Result<(), ReadError> {
     let size = shared.config.batch_size;
-    let mut filter = Filter::new(shared.config.dedupe);
+    let mut filter = Filter::with_expected(shared.config.dedupe, estimate_records(&sources));
     let mut current = IdList::with_capacity(size);
     let (mut read, mut duplicates, mut invalid) = (0u64, 0u64, 0u64);
     let ledger = &shared.ledger;
