@@ -31,6 +31,7 @@ struct State {
     paused_until: Option<Instant>,
     budget: Option<u64>,
     last_remaining: Option<u64>,
+    limit: Option<u64>,
     in_flight: u32,
 }
 
@@ -63,8 +64,10 @@ impl Gate {
                     Some(until)
                 } else {
                     if s.paused_until.take().is_some() {
-                        // A new window: what we knew of the old one is stale.
-                        s.budget = None;
+                        // A new window: the old budget is stale, but the
+                        // limit is not, so the start of the window does not
+                        // overshoot it either.
+                        s.budget = s.limit.map(|l| l.saturating_sub(u64::from(s.in_flight)));
                         s.last_remaining = None;
                     }
                     let admit = match s.budget {
@@ -101,6 +104,9 @@ impl Gate {
         let Admission(()) = admission;
         let mut s = self.state();
         s.in_flight = s.in_flight.saturating_sub(1);
+        if rate.limit.is_some() {
+            s.limit = rate.limit;
+        }
         if let Some(remaining) = rate.remaining {
             let fresh = remaining.saturating_sub(u64::from(s.in_flight));
             s.budget = match (s.budget, s.last_remaining) {

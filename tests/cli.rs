@@ -1,0 +1,7 @@
+//! Integration tests: the real `tagctl` binary against the mock API on
+//! loopback. Each test reads as a line of the contract; the topics live in
+//! `tests/cli/`.
+
+mod support;
+
+mod completions;

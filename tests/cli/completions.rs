@@ -1,0 +1,43 @@
+//! The checked-in completion scripts match what the binary generates.
+//! `TAGCTL_BLESS=1 cargo test completions` rewrites them.
+
+use crate::support::*;
+
+const SCRIPTS: [(&str, &str); 5] = [
+    ("bash", "tagctl.bash"),
+    ("zsh", "_tagctl"),
+    ("fish", "tagctl.fish"),
+    ("powershell", "_tagctl.ps1"),
+    ("elvish", "tagctl.elv"),
+];
+
+#[test]
+fn completions_are_up_to_date() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+    let bless = std::env::var_os("TAGCTL_BLESS").is_some();
+    let mut stale = Vec::new();
+    for (shell, file) in SCRIPTS {
+        let out = run(tagctl().args(["completions", shell]));
+        out.expect_code(0);
+        assert!(
+            out.stdout.contains("tagctl"),
+            "{shell} script mentions tagctl"
+        );
+        let path = dir.join(file);
+        if bless {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &out.stdout).unwrap();
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(out.stdout.as_str()) {
+            stale.push(file);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "stale completion scripts {stale:?}: run `TAGCTL_BLESS=1 cargo test completions` and commit completions/"
+    );
+}
+
+#[test]
+fn an_unknown_shell_is_a_usage_error() {
+    run(tagctl().args(["completions", "tcsh"])).expect_code(2);
+}
