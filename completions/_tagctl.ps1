@@ -1,0 +1,146 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'tagctl'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'tagctl' {
+            [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments')
+            [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed)')
+            [CompletionResult]::new('--jwt', '--jwt', [CompletionResultType]::ParameterName, 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]')
+            [CompletionResult]::new('--organization-id', '--organization-id', [CompletionResultType]::ParameterName, 'Organization ID: adds /organizations/{ID} to the base URL')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Another API host: a local mock, a proxy (its path prefix is kept)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The final summary on standard output')
+            [CompletionResult]::new('--sandbox', '--sandbox', [CompletionResultType]::ParameterName, 'Use the sandbox host (api-sandbox.rebilly.com) instead of live')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow credentials over plain http:// to a host other than loopback')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'One line per request on standard error: method, URL, attempt, status, wait')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'One line per request on standard error: method, URL, attempt, status, wait')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('tag', 'tag', [CompletionResultType]::ParameterValue, 'Tag customers: POST /tags/{TAG}/customers')
+            [CompletionResult]::new('untag', 'untag', [CompletionResultType]::ParameterValue, 'Remove the tag from customers: DELETE /tags/{TAG}/customers')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tagctl;tag' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read IDs from a file, ''-'' for standard input (repeatable)')
+            [CompletionResult]::new('--ids-file', '--ids-file', [CompletionResultType]::ParameterName, 'Read IDs from a file, ''-'' for standard input (repeatable)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to read --ids-file: auto picks csv/tsv by extension, else one ID per line')
+            [CompletionResult]::new('--column', '--column', [CompletionResultType]::ParameterName, 'The CSV column holding IDs: a header name (case-insensitive) or a 1-based index [default: customerId, customer_id, customer id or id, else the first]')
+            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'IDs per request')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once')
+            [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'Retries of one batch after 429, 5xx, timeouts or connection errors')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of one request, in seconds')
+            [CompletionResult]::new('--max-wait', '--max-wait', [CompletionResultType]::ParameterName, 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unsent')
+            [CompletionResult]::new('--failed-ids', '--failed-ids', [CompletionResultType]::ParameterName, 'Write every valid ID that was not confirmed to this file, one per line')
+            [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments')
+            [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed)')
+            [CompletionResult]::new('--jwt', '--jwt', [CompletionResultType]::ParameterName, 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]')
+            [CompletionResult]::new('--organization-id', '--organization-id', [CompletionResultType]::ParameterName, 'Organization ID: adds /organizations/{ID} to the base URL')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Another API host: a local mock, a proxy (its path prefix is kept)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The final summary on standard output')
+            [CompletionResult]::new('--no-header', '--no-header', [CompletionResultType]::ParameterName, 'The CSV/TSV has no header row')
+            [CompletionResult]::new('--no-dedupe', '--no-dedupe', [CompletionResultType]::ParameterName, 'Skip de-duplication (constant memory) for input known to be unique')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check the input and print the requests that would be sent; sends nothing')
+            [CompletionResult]::new('--sandbox', '--sandbox', [CompletionResultType]::ParameterName, 'Use the sandbox host (api-sandbox.rebilly.com) instead of live')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow credentials over plain http:// to a host other than loopback')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'One line per request on standard error: method, URL, attempt, status, wait')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'One line per request on standard error: method, URL, attempt, status, wait')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'tagctl;untag' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read IDs from a file, ''-'' for standard input (repeatable)')
+            [CompletionResult]::new('--ids-file', '--ids-file', [CompletionResultType]::ParameterName, 'Read IDs from a file, ''-'' for standard input (repeatable)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to read --ids-file: auto picks csv/tsv by extension, else one ID per line')
+            [CompletionResult]::new('--column', '--column', [CompletionResultType]::ParameterName, 'The CSV column holding IDs: a header name (case-insensitive) or a 1-based index [default: customerId, customer_id, customer id or id, else the first]')
+            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'IDs per request')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once')
+            [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'Retries of one batch after 429, 5xx, timeouts or connection errors')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of one request, in seconds')
+            [CompletionResult]::new('--max-wait', '--max-wait', [CompletionResultType]::ParameterName, 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unsent')
+            [CompletionResult]::new('--failed-ids', '--failed-ids', [CompletionResultType]::ParameterName, 'Write every valid ID that was not confirmed to this file, one per line')
+            [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments')
+            [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed)')
+            [CompletionResult]::new('--jwt', '--jwt', [CompletionResultType]::ParameterName, 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]')
+            [CompletionResult]::new('--organization-id', '--organization-id', [CompletionResultType]::ParameterName, 'Organization ID: adds /organizations/{ID} to the base URL')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Another API host: a local mock, a proxy (its path prefix is kept)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The final summary on standard output')
+            [CompletionResult]::new('--no-header', '--no-header', [CompletionResultType]::ParameterName, 'The CSV/TSV has no header row')
+            [CompletionResult]::new('--no-dedupe', '--no-dedupe', [CompletionResultType]::ParameterName, 'Skip de-duplication (constant memory) for input known to be unique')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check the input and print the requests that would be sent; sends nothing')
+            [CompletionResult]::new('--sandbox', '--sandbox', [CompletionResultType]::ParameterName, 'Use the sandbox host (api-sandbox.rebilly.com) instead of live')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow credentials over plain http:// to a host other than loopback')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'One line per request on standard error: method, URL, attempt, status, wait')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'One line per request on standard error: method, URL, attempt, status, wait')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'tagctl;completions' {
+            [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments')
+            [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed)')
+            [CompletionResult]::new('--jwt', '--jwt', [CompletionResultType]::ParameterName, 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]')
+            [CompletionResult]::new('--organization-id', '--organization-id', [CompletionResultType]::ParameterName, 'Organization ID: adds /organizations/{ID} to the base URL')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Another API host: a local mock, a proxy (its path prefix is kept)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The final summary on standard output')
+            [CompletionResult]::new('--sandbox', '--sandbox', [CompletionResultType]::ParameterName, 'Use the sandbox host (api-sandbox.rebilly.com) instead of live')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow credentials over plain http:// to a host other than loopback')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'One line per request on standard error: method, URL, attempt, status, wait')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'One line per request on standard error: method, URL, attempt, status, wait')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'tagctl;help' {
+            [CompletionResult]::new('tag', 'tag', [CompletionResultType]::ParameterValue, 'Tag customers: POST /tags/{TAG}/customers')
+            [CompletionResult]::new('untag', 'untag', [CompletionResultType]::ParameterValue, 'Remove the tag from customers: DELETE /tags/{TAG}/customers')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tagctl;help;tag' {
+            break
+        }
+        'tagctl;help;untag' {
+            break
+        }
+        'tagctl;help;completions' {
+            break
+        }
+        'tagctl;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,132 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[tagctl] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'tagctl'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'tagctl'= {
+            cand --api-key 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments'
+            cand --api-key-file 'Read the API key from a file (its first line, trimmed)'
+            cand --jwt 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]'
+            cand --organization-id 'Organization ID: adds /organizations/{ID} to the base URL'
+            cand --api-url 'Another API host: a local mock, a proxy (its path prefix is kept)'
+            cand --output 'The final summary on standard output'
+            cand --sandbox 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
+            cand --allow-insecure-http 'Allow credentials over plain http:// to a host other than loopback'
+            cand -q 'Only errors on standard error (no progress, warnings or text summary)'
+            cand --quiet 'Only errors on standard error (no progress, warnings or text summary)'
+            cand -v 'One line per request on standard error: method, URL, attempt, status, wait'
+            cand --verbose 'One line per request on standard error: method, URL, attempt, status, wait'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand tag 'Tag customers: POST /tags/{TAG}/customers'
+            cand untag 'Remove the tag from customers: DELETE /tags/{TAG}/customers'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tagctl;tag'= {
+            cand -f 'Read IDs from a file, ''-'' for standard input (repeatable)'
+            cand --ids-file 'Read IDs from a file, ''-'' for standard input (repeatable)'
+            cand --format 'How to read --ids-file: auto picks csv/tsv by extension, else one ID per line'
+            cand --column 'The CSV column holding IDs: a header name (case-insensitive) or a 1-based index [default: customerId, customer_id, customer id or id, else the first]'
+            cand --batch-size 'IDs per request'
+            cand --concurrency 'Requests in flight at once'
+            cand --max-retries 'Retries of one batch after 429, 5xx, timeouts or connection errors'
+            cand --timeout 'Timeout of one request, in seconds'
+            cand --max-wait 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unsent'
+            cand --failed-ids 'Write every valid ID that was not confirmed to this file, one per line'
+            cand --api-key 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments'
+            cand --api-key-file 'Read the API key from a file (its first line, trimmed)'
+            cand --jwt 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]'
+            cand --organization-id 'Organization ID: adds /organizations/{ID} to the base URL'
+            cand --api-url 'Another API host: a local mock, a proxy (its path prefix is kept)'
+            cand --output 'The final summary on standard output'
+            cand --no-header 'The CSV/TSV has no header row'
+            cand --no-dedupe 'Skip de-duplication (constant memory) for input known to be unique'
+            cand --dry-run 'Check the input and print the requests that would be sent; sends nothing'
+            cand --sandbox 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
+            cand --allow-insecure-http 'Allow credentials over plain http:// to a host other than loopback'
+            cand -q 'Only errors on standard error (no progress, warnings or text summary)'
+            cand --quiet 'Only errors on standard error (no progress, warnings or text summary)'
+            cand -v 'One line per request on standard error: method, URL, attempt, status, wait'
+            cand --verbose 'One line per request on standard error: method, URL, attempt, status, wait'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'tagctl;untag'= {
+            cand -f 'Read IDs from a file, ''-'' for standard input (repeatable)'
+            cand --ids-file 'Read IDs from a file, ''-'' for standard input (repeatable)'
+            cand --format 'How to read --ids-file: auto picks csv/tsv by extension, else one ID per line'
+            cand --column 'The CSV column holding IDs: a header name (case-insensitive) or a 1-based index [default: customerId, customer_id, customer id or id, else the first]'
+            cand --batch-size 'IDs per request'
+            cand --concurrency 'Requests in flight at once'
+            cand --max-retries 'Retries of one batch after 429, 5xx, timeouts or connection errors'
+            cand --timeout 'Timeout of one request, in seconds'
+            cand --max-wait 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unsent'
+            cand --failed-ids 'Write every valid ID that was not confirmed to this file, one per line'
+            cand --api-key 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments'
+            cand --api-key-file 'Read the API key from a file (its first line, trimmed)'
+            cand --jwt 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]'
+            cand --organization-id 'Organization ID: adds /organizations/{ID} to the base URL'
+            cand --api-url 'Another API host: a local mock, a proxy (its path prefix is kept)'
+            cand --output 'The final summary on standard output'
+            cand --no-header 'The CSV/TSV has no header row'
+            cand --no-dedupe 'Skip de-duplication (constant memory) for input known to be unique'
+            cand --dry-run 'Check the input and print the requests that would be sent; sends nothing'
+            cand --sandbox 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
+            cand --allow-insecure-http 'Allow credentials over plain http:// to a host other than loopback'
+            cand -q 'Only errors on standard error (no progress, warnings or text summary)'
+            cand --quiet 'Only errors on standard error (no progress, warnings or text summary)'
+            cand -v 'One line per request on standard error: method, URL, attempt, status, wait'
+            cand --verbose 'One line per request on standard error: method, URL, attempt, status, wait'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'tagctl;completions'= {
+            cand --api-key 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments'
+            cand --api-key-file 'Read the API key from a file (its first line, trimmed)'
+            cand --jwt 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]'
+            cand --organization-id 'Organization ID: adds /organizations/{ID} to the base URL'
+            cand --api-url 'Another API host: a local mock, a proxy (its path prefix is kept)'
+            cand --output 'The final summary on standard output'
+            cand --sandbox 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
+            cand --allow-insecure-http 'Allow credentials over plain http:// to a host other than loopback'
+            cand -q 'Only errors on standard error (no progress, warnings or text summary)'
+            cand --quiet 'Only errors on standard error (no progress, warnings or text summary)'
+            cand -v 'One line per request on standard error: method, URL, attempt, status, wait'
+            cand --verbose 'One line per request on standard error: method, URL, attempt, status, wait'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'tagctl;help'= {
+            cand tag 'Tag customers: POST /tags/{TAG}/customers'
+            cand untag 'Remove the tag from customers: DELETE /tags/{TAG}/customers'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tagctl;help;tag'= {
+        }
+        &'tagctl;help;untag'= {
+        }
+        &'tagctl;help;completions'= {
+        }
+        &'tagctl;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
