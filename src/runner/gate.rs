@@ -30,15 +30,19 @@ pub struct Gate {
 struct State {
     paused_until: Option<Instant>,
     budget: Option<u64>,
-    last_remaining: Option<u64>,
     limit: Option<u64>,
     in_flight: u32,
+    /// Admissions are numbered; only an answer to a later request than the
+    /// last one heard from may set the budget, so a slow reply carrying an
+    /// older count cannot raise it.
+    admitted: u64,
+    heard: u64,
 }
 
 /// A request that the gate let through; hand it back with [`Gate::done`].
 #[must_use]
 #[derive(Debug)]
-pub struct Admission(());
+pub struct Admission(u64);
 
 impl Gate {
     /// A gate with no known limit.
@@ -68,7 +72,7 @@ impl Gate {
                         // limit is not, so the start of the window does not
                         // overshoot it either.
                         s.budget = s.limit.map(|l| l.saturating_sub(u64::from(s.in_flight)));
-                        s.last_remaining = None;
+                        s.heard = s.admitted;
                     }
                     let admit = match s.budget {
                         None => true,
@@ -81,7 +85,8 @@ impl Gate {
                     };
                     if admit {
                         s.in_flight += 1;
-                        return Some(Admission(()));
+                        s.admitted += 1;
+                        return Some(Admission(s.admitted));
                     }
                     None
                 }
@@ -101,21 +106,18 @@ impl Gate {
 
     /// Hands an admission back with what the response said about the limit.
     pub fn done(&self, admission: Admission, rate: RateHeaders) {
-        let Admission(()) = admission;
+        let Admission(seq) = admission;
         let mut s = self.state();
         s.in_flight = s.in_flight.saturating_sub(1);
         if rate.limit.is_some() {
             s.limit = rate.limit;
         }
-        if let Some(remaining) = rate.remaining {
-            let fresh = remaining.saturating_sub(u64::from(s.in_flight));
-            s.budget = match (s.budget, s.last_remaining) {
-                // Within one window the server's count only goes down; an
-                // older answer arriving late must not raise the budget.
-                (Some(b), Some(last)) if remaining <= last => Some(b.min(fresh)),
-                _ => Some(fresh),
-            };
-            s.last_remaining = Some(remaining);
+        if let Some(remaining) = rate.remaining
+            && seq > s.heard
+        {
+            s.heard = seq;
+            // Requests still in flight may not be counted yet: assume they are not.
+            s.budget = Some(remaining.saturating_sub(u64::from(s.in_flight)));
         }
         drop(s);
         self.changed.notify_waiters();

@@ -1,0 +1,4 @@
+//! x
+
+#[allow(unused_imports)]
+use crate::support::*;

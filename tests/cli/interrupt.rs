@@ -1,0 +1,317 @@
+//! Ctrl-C and SIGTERM: the first stops sending and lets the request in flight
+//! finish; the second abandons it. Either way the summary and `--failed-ids`
+//! are written, the exit code is 130, and a rerun with `--failed-ids`
+//! finishes the job.
+#![cfg(unix)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+/// 5 batches of 10, one at a time.
+const IDS: usize = 50;
+const BATCH: &str = "10";
+
+/// A `tagctl` child process whose output goes to files.
+struct Running {
+    child: Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+/// Starts `tagctl <args>` against `server`, with a clean environment.
+fn spawn(server: &MockServer, dir: &Dir, args: &[&str]) -> Running {
+    let stdout = dir.path("stdout");
+    let stderr = dir.path("stderr");
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("tagctl"));
+    for var in [
+        "REBILLY_API_KEY",
+        "REBILLY_JWT",
+        "REBILLY_ORGANIZATION_ID",
+        "REBILLY_SANDBOX",
+        "REBILLY_API_URL",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    let child = cmd
+        .env("REBILLY_API_KEY", KEY)
+        .env("REBILLY_API_URL", server.url())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout).expect("stdout file"))
+        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+        .spawn()
+        .expect("tagctl starts");
+    Running {
+        child,
+        stdout,
+        stderr,
+    }
+}
+
+impl Running {
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits (at most 5 s, then kills it) for the process to end.
+    fn finish(mut self) -> Run {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for tagctl") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "tagctl did not exit within 5 s\nstderr:\n{}",
+                    read(&self.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: read(&self.stdout),
+            stderr: read(&self.stderr),
+        }
+    }
+}
+
+fn read(path: &Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+}
+
+/// Waits (at most 5 s) until the server has received `n` requests.
+fn wait_for_requests(server: &MockServer, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.request_count() < n {
+        assert!(Instant::now() < deadline, "no request reached the server");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .expect("the --failed-ids file")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn n(json: &serde_json::Value, key: &str) -> u64 {
+    json[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{key} missing in {json}"))
+}
+
+/// A mock that answers every request after `latency`.
+fn slow_mock(latency: Duration) -> MockServer {
+    mock(MockConfig {
+        latency,
+        ..MockConfig::default()
+    })
+}
+
+/// The first signal lets the request in flight finish, sends nothing more,
+/// writes the summary and `--failed-ids`, exits 130; a rerun with that file
+/// finishes the job.
+fn first_signal_finishes_the_request_in_flight(signal: &str) {
+    let all = ids(IDS);
+    let server = slow_mock(Duration::from_millis(300));
+    let dir = Dir::new();
+    let input = dir.file("ids.txt", all.join("\n"));
+    let failed = dir.path("failed.txt");
+    let running = spawn(
+        &server,
+        &dir,
+        &[
+            "tag",
+            "VIP",
+            "-f",
+            arg(&input),
+            "--batch-size",
+            BATCH,
+            "--concurrency",
+            "1",
+            "--output",
+            "json",
+            "--failed-ids",
+            arg(&failed),
+        ],
+    );
+    wait_for_requests(&server, 1);
+    running.signal(signal);
+    let run = running.finish();
+    run.expect_code(130);
+
+    let requests = server.requests();
+    assert_eq!(
+        requests.len(),
+        1,
+        "no request started after the signal: {:?}",
+        requests.iter().map(|r| r.id).collect::<Vec<_>>()
+    );
+    assert_eq!(requests[0].status, 204, "the request in flight finished");
+    assert_eq!(requests[0].ids, all[..10], "the first batch was in flight");
+
+    let json = balanced(&run);
+    assert_eq!(json["interrupted"], true, "{json}");
+    assert_eq!(json["stopped"], "interrupted", "{json}");
+    assert_eq!(
+        (
+            n(&json, "ids_read"),
+            n(&json, "confirmed"),
+            n(&json, "failed"),
+            n(&json, "unsent"),
+            n(&json, "requests"),
+        ),
+        (50, 10, 0, 40, 1),
+        "the in-flight batch is confirmed, the rest unsent"
+    );
+
+    let accepted: BTreeSet<String> = server.accepted_ids().into_iter().collect();
+    let left = lines(&failed);
+    let expected: Vec<String> = all
+        .iter()
+        .filter(|id| !accepted.contains(*id))
+        .cloned()
+        .collect();
+    assert_eq!(
+        left, expected,
+        "--failed-ids holds exactly the IDs the server did not accept, in input order"
+    );
+
+    // Finish the job.
+    let rerun = run_against(
+        &server,
+        &["tag", "VIP", "-f", arg(&failed), "--output", "json"],
+    );
+    rerun.expect_code(0);
+    assert_eq!(n(&balanced(&rerun), "confirmed"), 40);
+    let mut expected_all = all.clone();
+    expected_all.sort();
+    assert_eq!(
+        accepted_sorted(&server),
+        expected_all,
+        "the two runs together tagged every ID exactly once"
+    );
+}
+
+#[test]
+fn ctrl_c_sends_nothing_new_finishes_the_request_in_flight_writes_the_summary_and_exits_130() {
+    first_signal_finishes_the_request_in_flight("INT");
+}
+
+#[test]
+fn sigterm_sends_nothing_new_finishes_the_request_in_flight_writes_the_summary_and_exits_130() {
+    first_signal_finishes_the_request_in_flight("TERM");
+}
+
+#[test]
+fn a_second_ctrl_c_abandons_the_request_in_flight_at_once_and_still_writes_what_it_knows() {
+    let latency = Duration::from_millis(1500);
+    let all = ids(IDS);
+    let server = slow_mock(latency);
+    let dir = Dir::new();
+    let input = dir.file("ids.txt", all.join("\n"));
+    let failed = dir.path("failed.txt");
+    let running = spawn(
+        &server,
+        &dir,
+        &[
+            "tag",
+            "VIP",
+            "-f",
+            arg(&input),
+            "--batch-size",
+            BATCH,
+            "--concurrency",
+            "1",
+            "--output",
+            "json",
+            "--failed-ids",
+            arg(&failed),
+        ],
+    );
+    wait_for_requests(&server, 1);
+    let arrived = Instant::now();
+    running.signal("INT");
+    std::thread::sleep(Duration::from_millis(100));
+    running.signal("INT");
+    let second = Instant::now();
+    let run = running.finish();
+    let after_second = second.elapsed();
+    let after_arrival = arrived.elapsed();
+    run.expect_code(130);
+    assert!(
+        after_second < Duration::from_millis(700) && after_arrival < Duration::from_millis(1200),
+        "exited {after_second:?} after the second signal, {after_arrival:?} after the request arrived: it waited for the {latency:?} request"
+    );
+
+    assert_eq!(server.request_count(), 1, "nothing new was sent");
+    let json = balanced(&run);
+    assert_eq!(json["interrupted"], true, "{json}");
+    assert_eq!(
+        (
+            n(&json, "confirmed"),
+            n(&json, "failed"),
+            n(&json, "unsent"),
+            n(&json, "requests"),
+        ),
+        (0, 10, 40, 1),
+        "the abandoned batch is failed (its fate is unknown), the rest unsent"
+    );
+    assert_eq!(
+        lines(&failed),
+        all,
+        "--failed-ids holds the abandoned batch and the unsent rest, in input order"
+    );
+}
+
+#[test]
+fn zz_experiment_two_quick_signals_big_input() {
+    let all = ids(99_999);
+    let server = slow_mock(Duration::from_millis(1500));
+    let dir = Dir::new();
+    let input = dir.file("ids.txt", all.join("\n"));
+    let failed = dir.path("failed.txt");
+    let running = spawn(
+        &server,
+        &dir,
+        &[
+            "tag",
+            "VIP",
+            "-f",
+            arg(&input),
+            "--batch-size",
+            "1",
+            "--concurrency",
+            "1",
+            "--output",
+            "json",
+            "--failed-ids",
+            arg(&failed),
+        ],
+    );
+    wait_for_requests(&server, 1);
+    running.signal("INT");
+    running.signal("INT");
+    let run = running.finish();
+    eprintln!("{} {}", run.stdout, lines(&failed).len());
+}

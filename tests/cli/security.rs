@@ -1,0 +1,4 @@
+//! wip
+
+#[allow(unused_imports)]
+use crate::support::*;
