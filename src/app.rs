@@ -134,13 +134,21 @@ fn prepare(
         .failed_ids
         .as_ref()
         .map(|path| {
-            std::fs::File::create(path).map_err(|e| {
-                Fatal::usage(format!(
-                    "--failed-ids: cannot write {}: {}",
-                    path.display(),
-                    ids::read::io_message(&e)
-                ))
-            })
+            // Opened now, so an unwritable path costs no request, but only
+            // emptied at the end: it may be the very file being read
+            // (`-f left.txt --failed-ids left.txt`).
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .map_err(|e| {
+                    Fatal::usage(format!(
+                        "--failed-ids: cannot write {}: {}",
+                        path.display(),
+                        ids::read::io_message(&e)
+                    ))
+                })
         })
         .transpose()?;
     let spec = InputSpec {
@@ -233,8 +241,11 @@ fn execute(
         counts.unsent += counts.pending();
     }
     if let Some(file) = prepared.failed_ids {
-        let mut out = std::io::BufWriter::new(file);
-        let written = ledger.write_unconfirmed(&mut out).and_then(|_| out.flush());
+        let written = file.set_len(0).and_then(|_| {
+            let mut out = std::io::BufWriter::new(file);
+            ledger.write_unconfirmed(&mut out)?;
+            out.flush()
+        });
         if let Err(e) = written {
             reporter.error(
                 &format!("--failed-ids: cannot write: {}", ids::read::io_message(&e)),

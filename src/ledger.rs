@@ -138,11 +138,19 @@ impl Ledger {
         counter.fetch_add(1, Relaxed);
     }
 
-    /// Records a problem for the summary; identical ones are counted, not
+    /// Records a problem for the summary; the same problem again (its
+    /// `instance` aside, which names each occurrence) is counted, not
     /// repeated.
     pub fn problem(&self, problem: &Problem) {
+        let same = |p: &Problem| {
+            p.status == problem.status
+                && p.kind == problem.kind
+                && p.title == problem.title
+                && p.detail == problem.detail
+                && p.invalid_fields == problem.invalid_fields
+        };
         let mut problems = lock(&self.problems);
-        if let Some((_, n)) = problems.iter_mut().find(|(p, _)| p == problem) {
+        if let Some((_, n)) = problems.iter_mut().find(|(p, _)| same(p)) {
             *n += 1;
         } else if problems.len() < MAX_DISTINCT_PROBLEMS {
             problems.push((problem.clone(), 1));

@@ -71,6 +71,21 @@ pub enum Outcome {
     Network(Problem),
 }
 
+impl Outcome {
+    /// The problem details the outcome carries, if any.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            Outcome::RateLimited(p)
+            | Outcome::ServerError(p)
+            | Outcome::Unauthorized(p)
+            | Outcome::Invalid(p)
+            | Outcome::Refused(p)
+            | Outcome::Network(p) => Some(p),
+            Outcome::Confirmed | Outcome::Redirect { .. } => None,
+        }
+    }
+}
+
 /// The rate-limit headers every response may carry.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RateHeaders {

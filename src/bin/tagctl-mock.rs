@@ -3,9 +3,10 @@
 
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use clap::Parser;
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use tagctl::mock::{
@@ -94,7 +95,7 @@ struct Args {
     faults: Vec<Fault>,
 
     /// Probability (0 to 1) that a request gets a random fault from --fault-kinds.
-    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_probability)]
     fault_rate: f64,
 
     /// Comma-separated faults drawn by --fault-rate [default: 500,html502,empty503,drop,429].
@@ -118,16 +119,18 @@ struct Args {
     quiet: bool,
 }
 
+/// Reads a probability, refusing anything outside 0..=1 (so clap reports it as a usage error).
+fn parse_probability(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err("expected a probability from 0 to 1".to_owned()),
+    }
+}
+
 impl Args {
     /// The server options these arguments ask for.
-    fn config(&self) -> anyhow::Result<MockConfig> {
-        if !(0.0..=1.0).contains(&self.fault_rate) {
-            bail!(
-                "--fault-rate must be between 0 and 1, not {}",
-                self.fault_rate
-            );
-        }
-        Ok(MockConfig {
+    fn config(&self) -> MockConfig {
+        MockConfig {
             api_key: self.api_key.clone(),
             jwt: self.jwt.clone(),
             forbidden: self.forbid_keys.iter().cloned().collect(),
@@ -147,7 +150,7 @@ impl Args {
             seed: self.seed,
             record: !self.no_record,
             log_requests: !self.quiet,
-        })
+        }
     }
 }
 
@@ -168,9 +171,21 @@ async fn stop_requested() {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let args = Args::parse();
-    let config = args.config()?;
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // `{:#}` gives the cause chain on one line, and no backtrace whatever the env says.
+            eprintln!("tagctl-mock: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves until asked to stop.
+async fn run(args: Args) -> anyhow::Result<()> {
+    let config = args.config();
     // Only an explicit --bind can leave loopback; say so, since any key is accepted.
     let ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     if !ip.is_loopback() {

@@ -475,7 +475,19 @@ fn read_csv(
                 });
             }
         }
-        let line = record.position().map_or(0, |p| p.line());
+        // The parser's position after the record is exact; its line count
+        // is not. The record's first line is the line of its last byte,
+        // less the newlines inside its quoted fields.
+        let end = reader.position().byte();
+        let inside: u64 = record
+            .iter()
+            .map(|f| memchr::memchr_iter(b'\n', f).count() as u64)
+            .sum();
+        let line = reader
+            .get_mut()
+            .line_at(end.saturating_sub(1))
+            .saturating_sub(inside)
+            .max(1);
         let origin = Origin::Line { source: name, line };
         let flow = match record.get(column) {
             Some(field) => {
@@ -509,15 +521,40 @@ pub fn trim(bytes: &[u8]) -> &[u8] {
 }
 
 /// Fails a read once one physical line grows past [`MAX_CSV_LINE`], so that a
-/// file with no newline cannot make the CSV parser buffer gigabytes.
+/// file with no newline cannot make the CSV parser buffer gigabytes. It also
+/// notes where the newlines are, because the CSV parser's own line count
+/// skips blank lines and miscounts CRLF, and a user needs the line their
+/// editor shows.
 pub struct LineLimit<R> {
     inner: R,
     run: usize,
+    /// Bytes passed on so far.
+    offset: u64,
+    /// Offsets of the newlines read ahead of the parser.
+    newlines: std::collections::VecDeque<u64>,
+    /// Newlines before the front of `newlines`.
+    lines_before: u64,
 }
 
 impl<R> LineLimit<R> {
     fn new(inner: R) -> Self {
-        LineLimit { inner, run: 0 }
+        LineLimit {
+            inner,
+            run: 0,
+            offset: 0,
+            newlines: std::collections::VecDeque::new(),
+            lines_before: 0,
+        }
+    }
+
+    /// The 1-based physical line holding byte `at`; `at` must not decrease
+    /// from one call to the next. A newline belongs to the line it ends.
+    fn line_at(&mut self, at: u64) -> u64 {
+        while self.newlines.front().is_some_and(|&nl| nl < at) {
+            self.newlines.pop_front();
+            self.lines_before += 1;
+        }
+        self.lines_before + 1
     }
 }
 
@@ -525,6 +562,10 @@ impl<R: Read> Read for LineLimit<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         let chunk = &buf[..n];
+        let base = self.offset;
+        self.newlines
+            .extend(memchr::memchr_iter(b'\n', chunk).map(|i| base + i as u64));
+        self.offset += n as u64;
         self.run = match memchr::memrchr(b'\n', chunk) {
             Some(i) => n - i - 1,
             None => self.run + n,

@@ -208,12 +208,15 @@ async fn dispatch(shared: &Arc<Shared>, rx: &mut mpsc::Receiver<Batch>, tasks: &
 }
 
 fn print_dry_run(shared: &Shared, batch: &Batch, out: DryRunOutput) {
-    let (first, last) = batch.ids().bounds().unwrap_or(("", ""));
+    let ids = match batch.ids().bounds() {
+        Some((first, last)) if batch.len() > 1 => format!("{} IDs: {first} … {last}", batch.len()),
+        Some((only, _)) => format!("1 ID: {only}"),
+        None => "no IDs".into(),
+    };
     let line = format!(
-        "{} {} ({} IDs: {first} … {last})",
+        "{} {} ({ids})",
         shared.client.method(),
         shared.client.endpoint().display(),
-        batch.len()
     );
     match out {
         DryRunOutput::Stdout => {

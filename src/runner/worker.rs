@@ -50,6 +50,10 @@ async fn send_until_settled(
         }
         let reply = shared.client.send(body.clone()).await;
         shared.gate.done(admission, reply.rate);
+        if let Some(problem) = reply.outcome.problem() {
+            // Every problem met, overcome or not, for the summary.
+            ledger.problem(problem);
+        }
         let attempt = retries + 1;
         match &reply.outcome {
             Outcome::Confirmed => {
@@ -74,7 +78,6 @@ async fn send_until_settled(
                             ),
                             &problem.render(),
                         );
-                        ledger.problem(problem);
                     }
                     shared.stop.request(StopReason::MaxWait);
                     batch.leave_unsent();
@@ -123,7 +126,6 @@ async fn send_until_settled(
                         &problem.render(),
                     );
                 }
-                ledger.problem(problem);
                 shared.stop.request(StopReason::Unauthorized);
                 batch.set_tried(was_tried);
                 batch.fail();
@@ -150,7 +152,6 @@ async fn send_until_settled(
                     ),
                     &problem.render(),
                 );
-                ledger.problem(problem);
                 if fatal {
                     shared.stop.request(StopReason::Fatal(format!(
                         "the API answered {}",
@@ -194,7 +195,6 @@ async fn send_until_settled(
 /// names none, bisect. A 422 about the tag stops the run instead: no batch
 /// can succeed with that tag.
 fn isolate(batch: Batch, problem: &Problem, shared: &Shared) -> Option<Vec<Batch>> {
-    let ledger = &shared.ledger;
     if problem
         .invalid_fields
         .iter()
@@ -203,7 +203,6 @@ fn isolate(batch: Batch, problem: &Problem, shared: &Shared) -> Option<Vec<Batch
         shared
             .reporter
             .error("the API rejected the tag; stopping", &problem.render());
-        ledger.problem(problem);
         shared
             .stop
             .request(StopReason::Fatal("the API rejected the tag".into()));
@@ -229,7 +228,6 @@ fn isolate(batch: Batch, problem: &Problem, shared: &Shared) -> Option<Vec<Batch
                 &[],
             );
         }
-        ledger.problem(problem);
         let indices: Vec<usize> = named.iter().map(|(i, _)| *i).collect();
         let (bad, rest) = batch.pick(&indices);
         bad.fail();
@@ -249,7 +247,6 @@ fn isolate(batch: Batch, problem: &Problem, shared: &Shared) -> Option<Vec<Batch
             ),
             &[],
         );
-        ledger.problem(problem);
         batch.fail();
         return None;
     }
@@ -295,7 +292,6 @@ fn give_up(shared: &Shared, batch: Batch, attempts: u32, problem: &Problem) {
         ),
         &problem.render(),
     );
-    shared.ledger.problem(problem);
     batch.fail();
 }
 

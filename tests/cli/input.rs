@@ -48,7 +48,9 @@ fn ids_given_as_arguments_are_sent_in_order() {
     let server = default_mock();
     let run = run_against(
         &server,
-        &["tag", "VIP", "cus_b", "cus_a", "cus_c", "--output", "json"],
+        &[
+            "tag", "VIP", "cus_b", " cus_a", "cus_c\t", "--output", "json",
+        ],
     );
     run.expect_code(0);
     assert_eq!(sent(&server), ["cus_b", "cus_a", "cus_c"]);
@@ -295,6 +297,27 @@ fn csv_row_missing_the_id_column_is_invalid_with_its_line() {
         "the ragged row is on physical line 5: {}",
         errs[0]
     );
+}
+
+#[test]
+fn csv_invalid_ids_are_reported_with_their_physical_line_in_crlf_files_with_blank_lines() {
+    let server = default_mock();
+    let dir = Dir::new();
+    dir.file(
+        "ids.csv",
+        "\u{feff}name,customerId\r\nAnn,cus_1\r\n\r\nBob,bad id\r\nCid\r\nDee,cus_6\r\n",
+    );
+    let run = run(&mut in_dir(&dir, &server, &["tag", "VIP", "-f", "ids.csv"]));
+    run.expect_code(1);
+    assert_eq!(sent(&server), ["cus_1", "cus_6"]);
+    let errs = errors(&run);
+    assert_eq!(errs.len(), 2, "stderr:\n{}", run.stderr);
+    assert!(
+        errs[0].starts_with("error: ids.csv:4: invalid customer ID \"bad id\""),
+        "{}",
+        errs[0]
+    );
+    assert!(errs[1].starts_with("error: ids.csv:5: "), "{}", errs[1]);
 }
 
 // ---- standard input and combined sources ----

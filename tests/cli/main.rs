@@ -5,3 +5,7 @@
 mod support;
 
 mod completions;
+mod endpoint;
+mod input;
+mod mock_server;
+mod output;
