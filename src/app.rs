@@ -234,6 +234,12 @@ fn execute(
     if let Some(e) = &end.read_error {
         reporter.error(&e.to_string(), &[]);
     }
+    if end.input_unread {
+        reporter.error(
+            "aborted before the whole input was read: the unread rest is neither counted nor in --failed-ids",
+            &[],
+        );
+    }
     let mut counts = ledger.counts();
     if counts.pending() > 0 {
         // Only after an abort: batches still with the reader thread. They

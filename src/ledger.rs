@@ -34,8 +34,16 @@ pub struct Ledger {
     rate_limited: AtomicU64,
     isolation_requests: AtomicU64,
     next_seq: AtomicU64,
-    unconfirmed: Mutex<Vec<(u64, IdList)>>,
+    unconfirmed: Mutex<Vec<Unconfirmed>>,
     problems: Mutex<Vec<(Problem, u64)>>,
+}
+
+/// IDs not confirmed, with where they stood in their batch when it was
+/// split (a 422 settles some IDs of a batch before the rest).
+struct Unconfirmed {
+    seq: u64,
+    positions: Option<Vec<u16>>,
+    ids: IdList,
 }
 
 /// A snapshot of the counters.
@@ -120,6 +128,7 @@ impl Ledger {
         self.batched.fetch_add(ids.len() as u64, Relaxed);
         Batch {
             seq: self.next_seq.fetch_add(1, Relaxed) + 1,
+            positions: None,
             ids,
             ledger: Arc::clone(self),
             tried: false,
@@ -187,15 +196,16 @@ impl Ledger {
     /// Writes every unconfirmed ID, in input order, one per line.
     pub fn write_unconfirmed(&self, out: &mut impl Write) -> std::io::Result<()> {
         let mut lists = std::mem::take(&mut *lock(&self.unconfirmed));
-        lists.sort_by_key(|(seq, _)| *seq);
-        for (_, ids) in &lists {
-            ids.write_lines(out)?;
+        lists.sort_by_key(|u| u.seq);
+        let mut result = Ok(());
+        for group in lists.chunk_by(|a, b| a.seq == b.seq) {
+            result = result.and_then(|_| write_group(group, out));
         }
         *lock(&self.unconfirmed) = lists;
-        Ok(())
+        result
     }
 
-    fn settle(&self, seq: u64, ids: &mut IdList, bucket: Bucket) {
+    fn settle(&self, seq: u64, positions: &mut Option<Vec<u16>>, ids: &mut IdList, bucket: Bucket) {
         let n = ids.len() as u64;
         match bucket {
             Bucket::Confirmed => {
@@ -206,9 +216,37 @@ impl Ledger {
             Bucket::Unsent => self.unsent.fetch_add(n, Relaxed),
         };
         if n > 0 {
-            lock(&self.unconfirmed).push((seq, std::mem::take(ids)));
+            lock(&self.unconfirmed).push(Unconfirmed {
+                seq,
+                positions: positions.take(),
+                ids: std::mem::take(ids),
+            });
         }
     }
+}
+
+/// Writes the unconfirmed parts of one batch in their original order.
+fn write_group(group: &[Unconfirmed], out: &mut impl Write) -> std::io::Result<()> {
+    if let [one] = group
+        && one.positions.is_none()
+    {
+        return one.ids.write_lines(out);
+    }
+    let mut pairs: Vec<(u16, &str)> = group
+        .iter()
+        .flat_map(|u| {
+            u.ids.iter().enumerate().map(|(i, id)| {
+                let pos = u.positions.as_ref().map_or(i as u16, |p| p[i]);
+                (pos, id)
+            })
+        })
+        .collect();
+    pairs.sort_by_key(|(pos, _)| *pos);
+    for (_, id) in pairs {
+        out.write_all(id.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy)]
@@ -222,6 +260,8 @@ enum Bucket {
 /// settles itself when dropped.
 pub struct Batch {
     seq: u64,
+    /// Each ID's index in the batch as first made; `None` until a split.
+    positions: Option<Vec<u16>>,
     ids: IdList,
     ledger: Arc<Ledger>,
     tried: bool,
@@ -287,20 +327,43 @@ impl Batch {
     /// Splits into two batches, for bisection.
     pub fn halves(mut self) -> (Batch, Batch) {
         let (a, b) = self.ids.halves();
+        let positions = self.positions();
+        let (pa, pb) = positions.split_at(a.len());
         self.settled = true;
-        (self.child(a), self.child(b))
+        (self.child(a, pa.to_vec()), self.child(b, pb.to_vec()))
     }
 
     /// Splits off the IDs at `indices` (sorted, in range): `(picked, rest)`.
     pub fn pick(mut self, indices: &[usize]) -> (Batch, Batch) {
         let (picked, rest) = self.ids.partition(indices);
+        let positions = self.positions();
+        let (mut pp, mut pr) = (
+            Vec::with_capacity(picked.len()),
+            Vec::with_capacity(rest.len()),
+        );
+        let mut next = indices.iter().peekable();
+        for (i, p) in positions.into_iter().enumerate() {
+            if next.peek() == Some(&&i) {
+                next.next();
+                pp.push(p);
+            } else {
+                pr.push(p);
+            }
+        }
         self.settled = true;
-        (self.child(picked), self.child(rest))
+        (self.child(picked, pp), self.child(rest, pr))
     }
 
-    fn child(&self, ids: IdList) -> Batch {
+    fn positions(&mut self) -> Vec<u16> {
+        self.positions
+            .take()
+            .unwrap_or_else(|| (0..self.ids.len() as u16).collect())
+    }
+
+    fn child(&self, ids: IdList, positions: Vec<u16>) -> Batch {
         Batch {
             seq: self.seq,
+            positions: Some(positions),
             ids,
             ledger: Arc::clone(&self.ledger),
             tried: self.tried,
@@ -309,7 +372,8 @@ impl Batch {
     }
 
     fn finish(mut self, bucket: Bucket) {
-        self.ledger.settle(self.seq, &mut self.ids, bucket);
+        self.ledger
+            .settle(self.seq, &mut self.positions, &mut self.ids, bucket);
         self.settled = true;
     }
 }
@@ -322,7 +386,8 @@ impl Drop for Batch {
             } else {
                 Bucket::Unsent
             };
-            self.ledger.settle(self.seq, &mut self.ids, bucket);
+            self.ledger
+                .settle(self.seq, &mut self.positions, &mut self.ids, bucket);
         }
     }
 }
@@ -338,7 +403,7 @@ mod tests {
     #[test]
     fn every_path_settles_exactly_once() {
         let ledger = Ledger::new();
-        ledger.read(9, 1, 1);
+        ledger.read(13, 1, 1);
         ledger.batch(list(&["a", "b"])).confirm();
         let mut tried = ledger.batch(list(&["c"]));
         tried.set_tried(true);
@@ -347,12 +412,18 @@ mod tests {
         let (x, y) = ledger.batch(list(&["e", "f", "g"])).pick(&[1]);
         x.fail();
         y.confirm();
+        // A split batch's unconfirmed IDs come out in their input order.
+        let (bad, rest) = ledger.batch(list(&["h", "i", "j", "k"])).pick(&[2]);
+        bad.fail();
+        let (l, r) = rest.halves();
+        r.fail();
+        l.leave_unsent();
         let c = ledger.counts();
-        assert_eq!((c.confirmed, c.failed, c.unsent, c.pending()), (4, 2, 1, 0));
+        assert_eq!((c.confirmed, c.failed, c.unsent, c.pending()), (4, 5, 2, 0));
         assert!(c.balanced());
         let mut out = Vec::new();
         ledger.write_unconfirmed(&mut out).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "c\nd\nf\n");
+        assert_eq!(String::from_utf8(out).unwrap(), "c\nd\nf\nh\ni\nj\nk\n");
     }
 
     #[test]

@@ -42,9 +42,15 @@ impl Reporter {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} [{bar:30}] {pos}/{len} IDs  {per_sec}  ETA {eta}  {msg}",
+                    "{spinner} [{bar:30}] {human_pos}/{human_len} IDs  {rate}  ETA {eta}  {msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0} IDs/s", state.per_sec());
+                    },
+                )
                 .progress_chars("=> "),
             );
             bar.enable_steady_tick(Duration::from_millis(120));

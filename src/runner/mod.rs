@@ -28,6 +28,10 @@ pub use backoff::Backoff;
 pub use gate::Gate;
 pub use stop::{Stop, StopReason};
 
+/// After a second Ctrl-C, how long the reader may go on counting the rest
+/// of the input as unsent.
+const ABORT_READ_GRACE: Duration = Duration::from_secs(1);
+
 /// The knobs of one job.
 #[derive(Debug, Clone)]
 pub struct JobConfig {
@@ -63,6 +67,9 @@ pub struct RunEnd {
     pub stop: Option<StopReason>,
     /// A second Ctrl-C cut it short.
     pub aborted: bool,
+    /// The abort came before the whole input was read: `--failed-ids` lacks
+    /// the rest.
+    pub input_unread: bool,
     /// The input broke after the run had started.
     pub read_error: Option<ReadError>,
     /// From the start of the run to its end.
@@ -144,25 +151,51 @@ pub async fn run(
         _ = dispatch(&shared, &mut rx, &mut tasks) => false,
         _ = abort.wait() => true,
     };
+    let mut input_unread = false;
     if aborted {
         // Abandon what is in flight: the batches are dropped, and settle as
         // failed (sent, fate unknown) or unsent.
         tasks.shutdown().await;
+        // The reader may finish the input in a moment (a file), so that
+        // --failed-ids still holds everything; or it may be blocked on a
+        // terminal or a pipe, so give it a deadline.
+        let deadline = tokio::time::sleep(ABORT_READ_GRACE);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                b = rx.recv() => match b {
+                    Some(b) => b.leave_unsent(),
+                    None => break,
+                },
+                _ = &mut deadline => {
+                    input_unread = true;
+                    break;
+                }
+            }
+        }
         rx.close();
         while let Ok(batch) = rx.try_recv() {
             batch.leave_unsent();
         }
+        // A batch the reader was handing over settles as soon as it sees
+        // the channel closed.
+        for _ in 0..20 {
+            if reading_done.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
     ticker.abort();
-    let read_error = if aborted {
-        // The reader may be blocked on a terminal or a pipe; don't wait for it.
-        None
-    } else {
+    let read_error = if !aborted || reading_done.load(Ordering::SeqCst) {
         feeder.join().ok().and_then(Result::err)
+    } else {
+        None
     };
     RunEnd {
         stop: shared.stop.reason(),
         aborted,
+        input_unread,
         read_error,
         elapsed: start.elapsed(),
     }

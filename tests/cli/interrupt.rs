@@ -133,7 +133,7 @@ fn slow_mock(latency: Duration) -> MockServer {
 /// finishes the job.
 fn first_signal_finishes_the_request_in_flight(signal: &str) {
     let all = ids(IDS);
-    let server = slow_mock(Duration::from_millis(300));
+    let server = slow_mock(Duration::from_millis(500));
     let dir = Dir::new();
     let input = dir.file("ids.txt", all.join("\n"));
     let failed = dir.path("failed.txt");
@@ -284,16 +284,14 @@ fn a_second_ctrl_c_abandons_the_request_in_flight_at_once_and_still_writes_what_
     );
 }
 
-#[test]
-fn zz_experiment_two_quick_signals_big_input() {
-    let all = ids(99_999);
-    let server = slow_mock(Duration::from_millis(1500));
-    let dir = Dir::new();
+/// Two signals in quick succession while the reader is still reading a large
+/// input (batches of one, so it is far from done): the run is aborted.
+fn abort_while_reading(dir: &Dir, server: &MockServer, all: &[String]) -> (Run, PathBuf) {
     let input = dir.file("ids.txt", all.join("\n"));
     let failed = dir.path("failed.txt");
     let running = spawn(
-        &server,
-        &dir,
+        server,
+        dir,
         &[
             "tag",
             "VIP",
@@ -309,9 +307,53 @@ fn zz_experiment_two_quick_signals_big_input() {
             arg(&failed),
         ],
     );
-    wait_for_requests(&server, 1);
+    wait_for_requests(server, 1);
     running.signal("INT");
     running.signal("INT");
     let run = running.finish();
-    eprintln!("{} {}", run.stdout, lines(&failed).len());
+    run.expect_code(130);
+    (run, failed)
+}
+
+#[test]
+fn after_a_second_ctrl_c_failed_ids_holds_exactly_the_failed_and_unsent_ids_of_the_summary() {
+    let all = ids(50_000);
+    let server = slow_mock(Duration::from_millis(1500));
+    let dir = Dir::new();
+    let (run, failed) = abort_while_reading(&dir, &server, &all);
+    let json = balanced(&run);
+    let left = lines(&failed);
+    assert_eq!(
+        left.len() as u64,
+        n(&json, "failed") + n(&json, "unsent"),
+        "--failed-ids holds every ID the summary counts failed or unsent"
+    );
+    assert_eq!(
+        left,
+        all[..left.len()],
+        "--failed-ids lists them in input order"
+    );
+}
+
+#[test]
+fn after_a_second_ctrl_c_a_rerun_with_failed_ids_finishes_the_job() {
+    let all = ids(50_000);
+    let server = slow_mock(Duration::from_millis(1500));
+    let dir = Dir::new();
+    let (run, failed) = abort_while_reading(&dir, &server, &all);
+    let json = balanced(&run);
+    assert_eq!(n(&json, "ids_read"), all.len() as u64, "{json}");
+    assert_eq!(lines(&failed), all, "nothing was confirmed");
+
+    server.set_config(|c| c.latency = Duration::ZERO);
+    let rerun = run_against(
+        &server,
+        &["tag", "VIP", "-f", arg(&failed), "--output", "json"],
+    );
+    rerun.expect_code(0);
+    assert_eq!(
+        server.tagged("VIP"),
+        all.iter().cloned().collect::<BTreeSet<_>>(),
+        "the rerun tagged every ID"
+    );
 }

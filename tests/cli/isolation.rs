@@ -295,7 +295,6 @@ fn rejected_ids_in_several_batches_are_bisected_within_their_own_batch() {
 }
 
 #[test]
-#[ignore = "BUG: after a 422 split, --failed-ids lists the rejected IDs before the rest of their batch (ledger orders by batch, then settlement), not in input order"]
 fn failed_ids_stay_in_input_order_when_the_rest_of_a_split_batch_fails_too() {
     let all = ids(10);
     let server = default_mock();

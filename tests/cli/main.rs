@@ -7,5 +7,8 @@ mod support;
 mod completions;
 mod endpoint;
 mod input;
+mod interrupt;
+mod isolation;
 mod mock_server;
 mod output;
+mod properties;
