@@ -7,6 +7,11 @@ use crate::exit::Fatal;
 /// A secret string: `Debug` and `Display` print `***`. The only way to the
 /// value is [`Secret::expose`], which is called in one place, when the
 /// request header is built.
+///
+/// ```
+/// let key = tagctl::api::Secret::new("sk_live_abc");
+/// assert_eq!(format!("{key} {key:?}"), "*** Secret(***)");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 

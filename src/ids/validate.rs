@@ -45,6 +45,12 @@ const fn id_byte_table() -> [bool; 256] {
 static ID_BYTES: [bool; 256] = id_byte_table();
 
 /// Checks a trimmed, non-empty ID against `^[@~\-\.\w]+$` and the length limit.
+///
+/// ```
+/// use tagctl::ids::{check_id, InvalidId};
+/// assert!(check_id(b"cus_01HX-9@a.b~c").is_ok());
+/// assert_eq!(check_id(b"cus 1"), Err(InvalidId::BadCharacter));
+/// ```
 #[inline]
 pub fn check_id(id: &[u8]) -> Result<(), InvalidId> {
     if id.len() > MAX_ID_LEN {

@@ -32,17 +32,19 @@ struct State {
     budget: Option<u64>,
     limit: Option<u64>,
     in_flight: u32,
-    /// Admissions are numbered; only an answer to a later request than the
-    /// last one heard from may set the budget, so a slow reply carrying an
-    /// older count cannot raise it.
-    admitted: u64,
-    heard: u64,
+    /// The lowest `Remaining` heard in this window. Within a window the
+    /// server's count only goes down, and replies arrive in any order, so a
+    /// higher one is stale, unless it answers the probe (or the first
+    /// request after a pause): then a new window has begun.
+    lowest: Option<u64>,
 }
 
 /// A request that the gate let through; hand it back with [`Gate::done`].
 #[must_use]
 #[derive(Debug)]
-pub struct Admission(u64);
+pub struct Admission {
+    probe: bool,
+}
 
 impl Gate {
     /// A gate with no known limit.
@@ -72,21 +74,20 @@ impl Gate {
                         // limit is not, so the start of the window does not
                         // overshoot it either.
                         s.budget = s.limit.map(|l| l.saturating_sub(u64::from(s.in_flight)));
-                        s.heard = s.admitted;
+                        s.lowest = None;
                     }
-                    let admit = match s.budget {
-                        None => true,
+                    let (admit, probe) = match s.budget {
+                        None => (true, false),
                         // Spent: one probe when nothing else is in flight.
-                        Some(0) => s.in_flight == 0,
+                        Some(0) => (s.in_flight == 0, true),
                         Some(b) => {
                             s.budget = Some(b - 1);
-                            true
+                            (true, false)
                         }
                     };
                     if admit {
                         s.in_flight += 1;
-                        s.admitted += 1;
-                        return Some(Admission(s.admitted));
+                        return Some(Admission { probe });
                     }
                     None
                 }
@@ -104,20 +105,24 @@ impl Gate {
         }
     }
 
-    /// Hands an admission back with what the response said about the limit.
-    pub fn done(&self, admission: Admission, rate: RateHeaders) {
-        let Admission(seq) = admission;
+    /// Hands an admission back with what the response said about the limit,
+    /// and, after a 429, the pause it asked for: set in the same breath, so
+    /// no waiting worker slips out between the two.
+    pub fn done(&self, admission: Admission, rate: RateHeaders, pause: Option<Duration>) {
         let mut s = self.state();
         s.in_flight = s.in_flight.saturating_sub(1);
         if rate.limit.is_some() {
             s.limit = rate.limit;
         }
         if let Some(remaining) = rate.remaining
-            && seq > s.heard
+            && (admission.probe || s.lowest.is_none_or(|low| remaining <= low))
         {
-            s.heard = seq;
-            // Requests still in flight may not be counted yet: assume they are not.
+            s.lowest = Some(remaining);
+            // Requests still in flight may not be counted yet: assume not.
             s.budget = Some(remaining.saturating_sub(u64::from(s.in_flight)));
+        }
+        if let Some(wait) = pause {
+            pause_locked(&mut s, wait);
         }
         drop(s);
         self.changed.notify_waiters();
@@ -125,12 +130,7 @@ impl Gate {
 
     /// Pauses every request until `wait` from now (the latest pause wins).
     pub fn pause(&self, wait: Duration) {
-        let until = Instant::now() + wait;
-        let mut s = self.state();
-        if s.paused_until.is_none_or(|p| p < until) {
-            s.paused_until = Some(until);
-        }
-        drop(s);
+        pause_locked(&mut self.state(), wait);
         self.changed.notify_waiters();
     }
 
@@ -140,6 +140,13 @@ impl Gate {
         s.paused_until
             .and_then(|u| u.checked_duration_since(Instant::now()))
             .filter(|d| !d.is_zero())
+    }
+}
+
+fn pause_locked(s: &mut State, wait: Duration) {
+    let until = Instant::now() + wait;
+    if s.paused_until.is_none_or(|p| p < until) {
+        s.paused_until = Some(until);
     }
 }
 
@@ -162,7 +169,7 @@ mod tests {
         let start = Instant::now();
         let a = gate.admit(&stop).await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_secs(5));
-        gate.done(a, RateHeaders::default());
+        gate.done(a, RateHeaders::default(), None);
     }
 
     #[tokio::test(start_paused = true)]
@@ -171,12 +178,12 @@ mod tests {
         let stop = Stop::new();
         let a = gate.admit(&stop).await.unwrap();
         let b = gate.admit(&stop).await.unwrap();
-        gate.done(a, rate(1)); // one left, one in flight: budget 0
+        gate.done(a, rate(1), None); // one left, one in flight: budget 0
         // Budget 0 with one in flight: the next request waits...
         let waiting = tokio::time::timeout(Duration::from_secs(1), gate.admit(&stop)).await;
         assert!(waiting.is_err());
         // ...until nothing is in flight; then a single probe goes.
-        gate.done(b, rate(0));
+        gate.done(b, rate(0), None);
         let probe = gate.admit(&stop).await.unwrap();
         assert!(
             tokio::time::timeout(Duration::from_secs(1), gate.admit(&stop))
@@ -184,10 +191,41 @@ mod tests {
                 .is_err()
         );
         // The probe finds a fresh window.
-        gate.done(probe, rate(9));
+        gate.done(probe, rate(9), None);
         for _ in 0..9 {
             let _ = gate.admit(&stop).await.unwrap();
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_older_reply_cannot_raise_the_budget() {
+        let gate = Gate::new();
+        let stop = Stop::new();
+        let (a, b, c) = (
+            gate.admit(&stop).await.unwrap(),
+            gate.admit(&stop).await.unwrap(),
+            gate.admit(&stop).await.unwrap(),
+        );
+        gate.done(b, rate(1), None); // two in flight: budget 0
+        gate.done(a, rate(2), None); // counted earlier by the server: stale
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), gate.admit(&stop))
+                .await
+                .is_err()
+        );
+        gate.done(c, rate(0), None);
+        let _probe = gate.admit(&stop).await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_pauses_before_its_slot_is_free() {
+        let gate = Gate::new();
+        let stop = Stop::new();
+        let a = gate.admit(&stop).await.unwrap();
+        gate.done(a, rate(0), Some(Duration::from_secs(3)));
+        let start = Instant::now();
+        let _next = gate.admit(&stop).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_secs(3));
     }
 
     #[tokio::test(start_paused = true)]

@@ -49,7 +49,16 @@ async fn send_until_settled(
             ledger.tally(Tally::Isolation);
         }
         let reply = shared.client.send(body.clone()).await;
-        shared.gate.done(admission, reply.rate);
+        // After a 429 the whole run pauses, set together with the hand-back
+        // so that no waiting worker slips out first.
+        let rate_wait = matches!(reply.outcome, Outcome::RateLimited(_)).then(|| {
+            server_wait(&reply.hints, SystemTime::now())
+                .unwrap_or_else(|| (config.backoff.delay(retries), WaitSource::Backoff))
+        });
+        let pause = rate_wait
+            .map(|(wait, _)| wait)
+            .filter(|wait| *wait <= config.max_wait);
+        shared.gate.done(admission, reply.rate, pause);
         if let Some(problem) = reply.outcome.problem() {
             // Every problem met, overcome or not, for the summary.
             ledger.problem(problem);
@@ -65,8 +74,7 @@ async fn send_until_settled(
                 // A 429 means nothing was done.
                 batch.set_tried(was_tried);
                 ledger.tally(Tally::RateLimited);
-                let (wait, source) = server_wait(&reply.hints, SystemTime::now())
-                    .unwrap_or_else(|| (config.backoff.delay(retries), WaitSource::Backoff));
+                let (wait, source) = rate_wait.unwrap_or((Duration::ZERO, WaitSource::Backoff));
                 log(shared, &batch, attempt, &reply, Some((wait, source)));
                 if wait > config.max_wait {
                     if !shared.stop.is_stopping() {
@@ -87,7 +95,6 @@ async fn send_until_settled(
                     give_up(shared, batch, attempt, problem);
                     return None;
                 }
-                shared.gate.pause(wait);
             }
             Outcome::ServerError(problem) | Outcome::Network(problem) => {
                 let hinted = server_wait(&reply.hints, SystemTime::now())

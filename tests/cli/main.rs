@@ -4,11 +4,15 @@
 
 mod support;
 
+mod auth;
 mod completions;
 mod endpoint;
+mod faults;
 mod input;
 mod interrupt;
 mod isolation;
 mod mock_server;
 mod output;
 mod properties;
+mod rate_limit;
+mod security;
