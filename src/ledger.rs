@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::api::Problem;
 use crate::ids::IdList;
+use crate::ids::list::split_picked;
 
 const MAX_DISTINCT_PROBLEMS: usize = 100;
 
@@ -336,20 +337,7 @@ impl Batch {
     /// Splits off the IDs at `indices` (sorted, in range): `(picked, rest)`.
     pub fn pick(mut self, indices: &[usize]) -> (Batch, Batch) {
         let (picked, rest) = self.ids.partition(indices);
-        let positions = self.positions();
-        let (mut pp, mut pr) = (
-            Vec::with_capacity(picked.len()),
-            Vec::with_capacity(rest.len()),
-        );
-        let mut next = indices.iter().peekable();
-        for (i, p) in positions.into_iter().enumerate() {
-            if next.peek() == Some(&&i) {
-                next.next();
-                pp.push(p);
-            } else {
-                pr.push(p);
-            }
-        }
+        let (pp, pr): (Vec<u16>, Vec<u16>) = split_picked(self.positions(), indices);
         self.settled = true;
         (self.child(picked, pp), self.child(rest, pr))
     }

@@ -71,18 +71,7 @@ impl IdList {
 
     /// Splits by index: the IDs at `picked` (sorted, in range) and the rest.
     pub fn partition(&self, picked: &[usize]) -> (IdList, IdList) {
-        let mut taken = IdList::with_capacity(picked.len());
-        let mut kept = IdList::with_capacity(self.len().saturating_sub(picked.len()));
-        let mut next = picked.iter().peekable();
-        for (i, id) in self.iter().enumerate() {
-            if next.peek() == Some(&&i) {
-                next.next();
-                taken.push(id);
-            } else {
-                kept.push(id);
-            }
-        }
-        (taken, kept)
+        split_picked(self.iter(), picked)
     }
 
     /// The request body, `{"customerIds":[...]}`, written straight into one
@@ -112,12 +101,37 @@ impl IdList {
     }
 }
 
+/// Splits `items` by position: those at `picked` (sorted ascending) and
+/// the rest, both in their original order.
+pub fn split_picked<T, C: Default + Extend<T>>(
+    items: impl IntoIterator<Item = T>,
+    picked: &[usize],
+) -> (C, C) {
+    let (mut taken, mut kept) = (C::default(), C::default());
+    let mut next = picked.iter().peekable();
+    for (i, item) in items.into_iter().enumerate() {
+        if next.peek() == Some(&&i) {
+            next.next();
+            taken.extend(Some(item));
+        } else {
+            kept.extend(Some(item));
+        }
+    }
+    (taken, kept)
+}
+
+impl<'a> Extend<&'a str> for IdList {
+    fn extend<I: IntoIterator<Item = &'a str>>(&mut self, iter: I) {
+        for id in iter {
+            self.push(id);
+        }
+    }
+}
+
 impl<'a> FromIterator<&'a str> for IdList {
     fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> IdList {
         let mut list = IdList::default();
-        for id in iter {
-            list.push(id);
-        }
+        list.extend(iter);
         list
     }
 }
