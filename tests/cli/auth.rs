@@ -8,11 +8,6 @@ use std::time::Duration;
 
 use crate::support::*;
 
-/// The IDs as arguments.
-fn id_args(ids: &[String]) -> Vec<&str> {
-    ids.iter().map(String::as_str).collect()
-}
-
 /// `tagctl` pointed at `server` with no credentials at all.
 fn bare(server: &MockServer) -> assert_cmd::Command {
     let mut cmd = tagctl();
@@ -22,10 +17,7 @@ fn bare(server: &MockServer) -> assert_cmd::Command {
 
 /// Lines of standard error that are warnings.
 fn warnings(run: &Run) -> Vec<&str> {
-    run.stderr
-        .lines()
-        .filter(|l| l.starts_with("warning:"))
-        .collect()
+    run.stderr_lines_starting("warning:")
 }
 
 /// A one-shot HTTP server that answers `204` to the first request and hands
@@ -345,20 +337,7 @@ fn refused_run(server: &MockServer, status: u16, title: &str) -> serde_json::Val
     let dir = Dir::new();
     let failed = dir.path("failed.txt");
     let ids = ids(6);
-    let mut args = vec![
-        "tag",
-        "VIP",
-        "--batch-size",
-        "2",
-        "--concurrency",
-        "1",
-        "--output",
-        "json",
-        "--failed-ids",
-        arg(&failed),
-    ];
-    args.extend(id_args(&ids));
-    let out = run_against(server, &args);
+    let out = run_against(server, &job_args("2", &failed, &id_args(&ids)));
     out.expect_code(4);
     let status_line = format!("{status} {title}");
     assert!(
@@ -377,7 +356,7 @@ fn refused_run(server: &MockServer, status: u16, title: &str) -> serde_json::Val
     assert_eq!(j["requests"], 1);
     assert_eq!(j["stopped"], "unauthorized");
     assert_eq!(
-        std::fs::read_to_string(&failed).unwrap(),
+        read_failed(&failed),
         ids.join("\n") + "\n",
         "--failed-ids holds every ID"
     );

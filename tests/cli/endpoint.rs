@@ -52,7 +52,7 @@ fn batch_size_splits_the_ids_accordingly() {
     let server = default_mock();
     let all = ids(20);
     let mut args = vec!["tag", "VIP", "--batch-size", "7", "--concurrency", "1"];
-    args.extend(all.iter().map(String::as_str));
+    args.extend(id_args(&all));
     run_against(&server, &args).expect_code(0);
     let expected: Vec<Vec<String>> = all.chunks(7).map(<[String]>::to_vec).collect();
     assert_eq!(batches(&server), expected);

@@ -3,41 +3,24 @@
 //! safely, and nothing the server sends can hang the client or eat memory.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
-
-/// The IDs as arguments.
-fn id_args(ids: &[String]) -> Vec<&str> {
-    ids.iter().map(String::as_str).collect()
-}
 
 /// `tagctl tag VIP` with 6 IDs in batches of 2, one at a time, JSON output,
 /// `--failed-ids` in `dir`, and `extra` arguments.
 fn run_six(server: &MockServer, dir: &Dir, extra: &[&str]) -> Run {
     let ids = ids(6);
     let failed = dir.path("failed.txt");
-    let mut args = vec![
-        "tag",
-        "VIP",
-        "--batch-size",
-        "2",
-        "--concurrency",
-        "1",
-        "--output",
-        "json",
-        "--failed-ids",
-        arg(&failed),
-    ];
-    args.extend(extra);
+    let mut args = job_args("2", &failed, extra);
     args.extend(id_args(&ids));
     run(against(server, &args).timeout(Duration::from_secs(20)))
 }
 
 /// The `--failed-ids` file of [`run_six`].
 fn failed_ids(dir: &Dir) -> String {
-    std::fs::read_to_string(dir.path("failed.txt")).expect("--failed-ids written")
+    read_failed(&dir.path("failed.txt"))
 }
 
 /// IDs `range` of [`ids`], one per line, as `--failed-ids` writes them.
@@ -238,26 +221,8 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 /// ends (or killing it after `limit`). Returns the run, the wall time and
 /// the highest peak seen (0 where /proc is not available).
 fn run_measured(server: &MockServer, args: &[&str], limit: Duration) -> (Run, Duration, u64) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tagctl"));
-    for var in [
-        "REBILLY_JWT",
-        "REBILLY_ORGANIZATION_ID",
-        "REBILLY_SANDBOX",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("REBILLY_API_KEY", KEY)
-        .env("REBILLY_API_URL", server.url())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = process_against(server, args);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = cmd.spawn().expect("tagctl starts");
     let pipe = |mut r: Box<dyn Read + Send>| {

@@ -21,10 +21,7 @@ fn in_dir(dir: &Dir, server: &MockServer, args: &[&str]) -> Command {
 
 /// The lines of standard error that start with `error:`.
 fn errors(run: &Run) -> Vec<&str> {
-    run.stderr
-        .lines()
-        .filter(|l| l.starts_with("error:"))
-        .collect()
+    run.stderr_lines_starting("error:")
 }
 
 /// Asserts a usage error: exit 2, no request, and a one-line message

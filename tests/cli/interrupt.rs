@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::support::*;
@@ -26,27 +26,7 @@ struct Running {
 fn spawn(server: &MockServer, dir: &Dir, args: &[&str]) -> Running {
     let stdout = dir.path("stdout");
     let stderr = dir.path("stderr");
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("tagctl"));
-    for var in [
-        "REBILLY_API_KEY",
-        "REBILLY_JWT",
-        "REBILLY_ORGANIZATION_ID",
-        "REBILLY_SANDBOX",
-        "REBILLY_API_URL",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
-    let child = cmd
-        .env("REBILLY_API_KEY", KEY)
-        .env("REBILLY_API_URL", server.url())
-        .args(args)
-        .stdin(Stdio::null())
+    let child = process_against(server, args)
         .stdout(std::fs::File::create(&stdout).expect("stdout file"))
         .stderr(std::fs::File::create(&stderr).expect("stderr file"))
         .spawn()
@@ -56,6 +36,15 @@ fn spawn(server: &MockServer, dir: &Dir, args: &[&str]) -> Running {
         stdout,
         stderr,
     }
+}
+
+/// Writes `all` to an input file in `dir` and starts tagging it in batches
+/// of `batch`, one at a time; returns the process and its `--failed-ids` path.
+fn spawn_job(server: &MockServer, dir: &Dir, all: &[String], batch: &str) -> (Running, PathBuf) {
+    let input = dir.file("ids.txt", all.join("\n"));
+    let failed = dir.path("failed.txt");
+    let running = spawn(server, dir, &job_args(batch, &failed, &["-f", arg(&input)]));
+    (running, failed)
 }
 
 impl Running {
@@ -106,20 +95,6 @@ fn wait_for_requests(server: &MockServer, n: u64) {
     }
 }
 
-fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .expect("the --failed-ids file")
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-fn n(json: &serde_json::Value, key: &str) -> u64 {
-    json[key]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{key} missing in {json}"))
-}
-
 /// A mock that answers every request after `latency`.
 fn slow_mock(latency: Duration) -> MockServer {
     mock(MockConfig {
@@ -135,26 +110,7 @@ fn first_signal_finishes_the_request_in_flight(signal: &str) {
     let all = ids(IDS);
     let server = slow_mock(Duration::from_millis(500));
     let dir = Dir::new();
-    let input = dir.file("ids.txt", all.join("\n"));
-    let failed = dir.path("failed.txt");
-    let running = spawn(
-        &server,
-        &dir,
-        &[
-            "tag",
-            "VIP",
-            "-f",
-            arg(&input),
-            "--batch-size",
-            BATCH,
-            "--concurrency",
-            "1",
-            "--output",
-            "json",
-            "--failed-ids",
-            arg(&failed),
-        ],
-    );
+    let (running, failed) = spawn_job(&server, &dir, &all, BATCH);
     wait_for_requests(&server, 1);
     running.signal(signal);
     let run = running.finish();
@@ -175,18 +131,18 @@ fn first_signal_finishes_the_request_in_flight(signal: &str) {
     assert_eq!(json["stopped"], "interrupted", "{json}");
     assert_eq!(
         (
-            n(&json, "ids_read"),
-            n(&json, "confirmed"),
-            n(&json, "failed"),
-            n(&json, "unsent"),
-            n(&json, "requests"),
+            count(&json, "ids_read"),
+            count(&json, "confirmed"),
+            count(&json, "failed"),
+            count(&json, "unsent"),
+            count(&json, "requests"),
         ),
         (50, 10, 0, 40, 1),
         "the in-flight batch is confirmed, the rest unsent"
     );
 
     let accepted: BTreeSet<String> = server.accepted_ids().into_iter().collect();
-    let left = lines(&failed);
+    let left = failed_lines(&failed);
     let expected: Vec<String> = all
         .iter()
         .filter(|id| !accepted.contains(*id))
@@ -203,7 +159,7 @@ fn first_signal_finishes_the_request_in_flight(signal: &str) {
         &["tag", "VIP", "-f", arg(&failed), "--output", "json"],
     );
     rerun.expect_code(0);
-    assert_eq!(n(&balanced(&rerun), "confirmed"), 40);
+    assert_eq!(count(&balanced(&rerun), "confirmed"), 40);
     let mut expected_all = all.clone();
     expected_all.sort();
     assert_eq!(
@@ -229,26 +185,7 @@ fn a_second_ctrl_c_abandons_the_request_in_flight_at_once_and_still_writes_what_
     let all = ids(IDS);
     let server = slow_mock(latency);
     let dir = Dir::new();
-    let input = dir.file("ids.txt", all.join("\n"));
-    let failed = dir.path("failed.txt");
-    let running = spawn(
-        &server,
-        &dir,
-        &[
-            "tag",
-            "VIP",
-            "-f",
-            arg(&input),
-            "--batch-size",
-            BATCH,
-            "--concurrency",
-            "1",
-            "--output",
-            "json",
-            "--failed-ids",
-            arg(&failed),
-        ],
-    );
+    let (running, failed) = spawn_job(&server, &dir, &all, BATCH);
     wait_for_requests(&server, 1);
     let arrived = Instant::now();
     running.signal("INT");
@@ -269,16 +206,16 @@ fn a_second_ctrl_c_abandons_the_request_in_flight_at_once_and_still_writes_what_
     assert_eq!(json["interrupted"], true, "{json}");
     assert_eq!(
         (
-            n(&json, "confirmed"),
-            n(&json, "failed"),
-            n(&json, "unsent"),
-            n(&json, "requests"),
+            count(&json, "confirmed"),
+            count(&json, "failed"),
+            count(&json, "unsent"),
+            count(&json, "requests"),
         ),
         (0, 10, 40, 1),
         "the abandoned batch is failed (its fate is unknown), the rest unsent"
     );
     assert_eq!(
-        lines(&failed),
+        failed_lines(&failed),
         all,
         "--failed-ids holds the abandoned batch and the unsent rest, in input order"
     );
@@ -287,26 +224,7 @@ fn a_second_ctrl_c_abandons_the_request_in_flight_at_once_and_still_writes_what_
 /// Two signals in quick succession while the reader is still reading a large
 /// input (batches of one, so it is far from done): the run is aborted.
 fn abort_while_reading(dir: &Dir, server: &MockServer, all: &[String]) -> (Run, PathBuf) {
-    let input = dir.file("ids.txt", all.join("\n"));
-    let failed = dir.path("failed.txt");
-    let running = spawn(
-        server,
-        dir,
-        &[
-            "tag",
-            "VIP",
-            "-f",
-            arg(&input),
-            "--batch-size",
-            "1",
-            "--concurrency",
-            "1",
-            "--output",
-            "json",
-            "--failed-ids",
-            arg(&failed),
-        ],
-    );
+    let (running, failed) = spawn_job(server, dir, all, "1");
     wait_for_requests(server, 1);
     running.signal("INT");
     running.signal("INT");
@@ -322,10 +240,10 @@ fn after_a_second_ctrl_c_failed_ids_holds_exactly_the_failed_and_unsent_ids_of_t
     let dir = Dir::new();
     let (run, failed) = abort_while_reading(&dir, &server, &all);
     let json = balanced(&run);
-    let left = lines(&failed);
+    let left = failed_lines(&failed);
     assert_eq!(
         left.len() as u64,
-        n(&json, "failed") + n(&json, "unsent"),
+        count(&json, "failed") + count(&json, "unsent"),
         "--failed-ids holds every ID the summary counts failed or unsent"
     );
     assert_eq!(
@@ -342,8 +260,8 @@ fn after_a_second_ctrl_c_a_rerun_with_failed_ids_finishes_the_job() {
     let dir = Dir::new();
     let (run, failed) = abort_while_reading(&dir, &server, &all);
     let json = balanced(&run);
-    assert_eq!(n(&json, "ids_read"), all.len() as u64, "{json}");
-    assert_eq!(lines(&failed), all, "nothing was confirmed");
+    assert_eq!(count(&json, "ids_read"), all.len() as u64, "{json}");
+    assert_eq!(failed_lines(&failed), all, "nothing was confirmed");
 
     server.set_config(|c| c.latency = Duration::ZERO);
     let rerun = run_against(

@@ -26,9 +26,7 @@ struct Outcome {
 
 impl Outcome {
     fn n(&self, key: &str) -> u64 {
-        self.json[key]
-            .as_u64()
-            .unwrap_or_else(|| panic!("{key} missing in {}", self.json))
+        count(&self.json, key)
     }
 }
 
@@ -50,11 +48,7 @@ fn tag_ids(server: &MockServer, ids: &[String], extra: &[&str]) -> Outcome {
     args.extend_from_slice(extra);
     let run = run_against(server, &args);
     let json = balanced(&run);
-    let failed_ids = std::fs::read_to_string(&failed)
-        .expect("the --failed-ids file")
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let failed_ids = failed_lines(&failed);
     Outcome {
         run,
         json,

@@ -32,10 +32,6 @@ fn lines(text: &str) -> Vec<String> {
     text.lines().map(str::to_owned).collect()
 }
 
-fn read(path: &std::path::Path) -> String {
-    std::fs::read_to_string(path).expect("the --failed-ids file exists")
-}
-
 // ---- the JSON summary ----
 
 #[test]
@@ -447,7 +443,7 @@ fn failed_ids_file_is_created_and_empty_when_all_are_confirmed() {
         &["tag", "VIP", "cus_1", "cus_2", "--failed-ids", arg(&failed)],
     )
     .expect_code(0);
-    assert_eq!(read(&failed), "");
+    assert_eq!(read_failed(&failed), "");
     assert_eq!(accepted_sorted(&server), ["cus_1", "cus_2"]);
 }
 
@@ -462,22 +458,7 @@ fn failed_ids_file_holds_exactly_the_unconfirmed_ids_in_input_order() {
     let failed = dir.path("failed.txt");
     let run = run_against(
         &server,
-        &[
-            "tag",
-            "VIP",
-            "-f",
-            arg(&input),
-            "--batch-size",
-            "3",
-            "--concurrency",
-            "1",
-            "--max-retries",
-            "0",
-            "--failed-ids",
-            arg(&failed),
-            "--output",
-            "json",
-        ],
+        &job_args("3", &failed, &["-f", arg(&input), "--max-retries", "0"]),
     );
     run.expect_code(1);
     let j = balanced(&run);
@@ -486,7 +467,7 @@ fn failed_ids_file_holds_exactly_the_unconfirmed_ids_in_input_order() {
         (Some(6), Some(4))
     );
     let unconfirmed = [&all[3..6], &all[9..]].concat();
-    assert_eq!(lines(&read(&failed)), unconfirmed);
+    assert_eq!(failed_lines(&failed), unconfirmed);
     let confirmed = [&all[..3], &all[6..9]].concat();
     assert_eq!(accepted_sorted(&server), confirmed);
 
@@ -504,7 +485,7 @@ fn failed_ids_file_holds_exactly_the_unconfirmed_ids_in_input_order() {
         ],
     )
     .expect_code(0);
-    assert_eq!(read(&again), "");
+    assert_eq!(read_failed(&again), "");
     assert_eq!(server.tagged("VIP").into_iter().collect::<Vec<_>>(), all);
 }
 
@@ -521,24 +502,11 @@ fn failed_ids_file_includes_ids_never_sent_after_the_run_stopped() {
     let failed = dir.path("failed.txt");
     let run = run_against(
         &server,
-        &[
-            "tag",
-            "VIP",
-            "cus_1",
-            "cus_2",
-            "cus_3",
-            "cus_4",
-            "cus_5",
-            "cus_6",
-            "--batch-size",
+        &job_args(
             "2",
-            "--concurrency",
-            "1",
-            "--failed-ids",
-            arg(&failed),
-            "--output",
-            "json",
-        ],
+            &failed,
+            &["cus_1", "cus_2", "cus_3", "cus_4", "cus_5", "cus_6"],
+        ),
     );
     run.expect_code(4);
     let j = balanced(&run);
@@ -547,7 +515,7 @@ fn failed_ids_file_includes_ids_never_sent_after_the_run_stopped() {
         j["failed"].as_u64().unwrap() + j["unsent"].as_u64().unwrap(),
         4
     );
-    assert_eq!(lines(&read(&failed)), ["cus_3", "cus_4", "cus_5", "cus_6"]);
+    assert_eq!(failed_lines(&failed), ["cus_3", "cus_4", "cus_5", "cus_6"]);
     assert_eq!(server.requests().len(), 2);
 }
 
@@ -571,11 +539,15 @@ fn failed_ids_may_name_the_ids_file_being_read() {
     // or it refuses before touching the file.
     if run.code == 0 {
         assert_eq!(accepted_sorted(&server), ["cus_1", "cus_2"]);
-        assert_eq!(read(&leftovers), "");
+        assert_eq!(read_failed(&leftovers), "");
     } else {
         run.expect_code(2);
         assert_eq!(server.request_count(), 0);
-        assert_eq!(read(&leftovers), "cus_1\ncus_2\n", "the input survives");
+        assert_eq!(
+            read_failed(&leftovers),
+            "cus_1\ncus_2\n",
+            "the input survives"
+        );
     }
 }
 

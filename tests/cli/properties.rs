@@ -189,11 +189,7 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     let incomplete = n("invalid") + n("failed") + n("unsent") > 0;
     prop_assert_eq!(run.code, i32::from(incomplete), "{}", context);
 
-    let failed: Vec<String> = std::fs::read_to_string(&failed_path)
-        .expect("the --failed-ids file")
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let failed = failed_lines(&failed_path);
     let failed_set: BTreeSet<&String> = failed.iter().collect();
     prop_assert_eq!(failed_set.len(), failed.len(), "repeats in --failed-ids");
     prop_assert_eq!(failed.len() as u64, n("failed") + n("unsent"), "{}", json);

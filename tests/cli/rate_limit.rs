@@ -10,11 +10,6 @@ use tagctl::mock::{RecordedRequest, RetryAfterStyle};
 
 use crate::support::*;
 
-/// The IDs as arguments.
-fn id_args(ids: &[String]) -> Vec<&str> {
-    ids.iter().map(String::as_str).collect()
-}
-
 /// Runs `tagctl tag VIP` with `n` IDs in batches of one, JSON output and
 /// `extra` arguments; returns the run and its wall time.
 fn tag_n(server: &MockServer, n: usize, extra: &[&str]) -> (Run, Duration) {
@@ -263,20 +258,7 @@ fn a_wait_longer_than_max_wait_stops_the_run_and_leaves_the_rest_unsent() {
     let dir = Dir::new();
     let failed = dir.path("failed.txt");
     let ids = ids(6);
-    let mut args = vec![
-        "tag",
-        "VIP",
-        "--batch-size",
-        "2",
-        "--concurrency",
-        "1",
-        "--max-wait",
-        "0.2",
-        "--output",
-        "json",
-        "--failed-ids",
-        arg(&failed),
-    ];
+    let mut args = job_args("2", &failed, &["--max-wait", "0.2"]);
     args.extend(id_args(&ids));
     let start = Instant::now();
     let out = run_against(&server, &args);
@@ -292,7 +274,7 @@ fn a_wait_longer_than_max_wait_stops_the_run_and_leaves_the_rest_unsent() {
     assert_eq!(server.request_count(), 2, "nothing after the 429");
     assert_eq!(accepted_sorted(&server), ids[..2]);
     assert_eq!(
-        std::fs::read_to_string(&failed).unwrap(),
+        read_failed(&failed),
         ids[2..].join("\n") + "\n",
         "--failed-ids holds exactly the unaccepted IDs"
     );

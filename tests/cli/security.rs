@@ -5,11 +5,6 @@ use std::time::Duration;
 
 use crate::support::*;
 
-/// The IDs as arguments.
-fn id_args(ids: &[String]) -> Vec<&str> {
-    ids.iter().map(String::as_str).collect()
-}
-
 /// A JWT as distinctive as [`KEY`].
 const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsZWFrIn0.SIGNATURE_0d6c5b";
 
@@ -430,20 +425,7 @@ fn redirecting(fault: Fault) -> MockServer {
 fn run_six(server: &MockServer, dir: &Dir) -> Run {
     let ids = ids(6);
     let failed = dir.path("failed.txt");
-    let mut args = vec![
-        "tag",
-        "VIP",
-        "--batch-size",
-        "2",
-        "--concurrency",
-        "1",
-        "--output",
-        "json",
-        "--failed-ids",
-        arg(&failed),
-    ];
-    args.extend(id_args(&ids));
-    run_against(server, &args)
+    run_against(server, &job_args("2", &failed, &id_args(&ids)))
 }
 
 #[test]
@@ -474,7 +456,7 @@ fn a_redirect_to_another_origin_is_not_followed_and_stops_the_run() {
         assert_eq!(j["unsent"], 4);
         assert!(j["stopped"].is_string(), "{j}");
         assert_eq!(
-            std::fs::read_to_string(dir.path("failed.txt")).unwrap(),
+            read_failed(&dir.path("failed.txt")),
             ids(6).join("\n") + "\n"
         );
         assert_never_printed(&out, KEY, "redirect");
@@ -543,7 +525,7 @@ fn a_307_or_308_to_the_same_origin_is_followed_and_the_ids_confirmed() {
         assert_eq!(followed.ids, requests[0].ids, "the body is kept");
         assert_eq!(followed.api_key.as_deref(), Some(KEY));
         assert_eq!(followed.status, 204);
-        assert_eq!(std::fs::read_to_string(dir.path("failed.txt")).unwrap(), "");
+        assert_eq!(read_failed(&dir.path("failed.txt")), "");
     }
 }
 

@@ -34,6 +34,14 @@ impl Run {
         })
     }
 
+    /// The lines of standard error that start with `prefix`.
+    pub fn stderr_lines_starting(&self, prefix: &str) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .collect()
+    }
+
     /// Asserts the exit code, showing the output when it is wrong.
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Self {
@@ -56,23 +64,26 @@ pub fn default_mock() -> MockServer {
     mock(MockConfig::default())
 }
 
+/// The variables a test must not inherit: credentials, hosts and proxies.
+pub const INHERITED_ENV: [&str; 11] = [
+    "REBILLY_API_KEY",
+    "REBILLY_JWT",
+    "REBILLY_ORGANIZATION_ID",
+    "REBILLY_SANDBOX",
+    "REBILLY_API_URL",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+];
+
 /// `tagctl` with a clean environment: no credential or host leaks in from
 /// the machine running the tests.
 pub fn tagctl() -> Command {
     let mut cmd = Command::cargo_bin("tagctl").expect("the tagctl binary");
-    for var in [
-        "REBILLY_API_KEY",
-        "REBILLY_JWT",
-        "REBILLY_ORGANIZATION_ID",
-        "REBILLY_SANDBOX",
-        "REBILLY_API_URL",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
+    for var in INHERITED_ENV {
         cmd.env_remove(var);
     }
     cmd.env("RUST_BACKTRACE", "1")
@@ -86,6 +97,19 @@ pub fn against(server: &MockServer, args: &[&str]) -> Command {
     cmd.env("REBILLY_API_KEY", KEY)
         .env("REBILLY_API_URL", server.url())
         .args(args);
+    cmd
+}
+
+/// [`against`] as a plain `std::process::Command` with stdin closed, for tests that watch it run.
+pub fn process_against(server: &MockServer, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tagctl"));
+    for var in INHERITED_ENV {
+        cmd.env_remove(var);
+    }
+    cmd.env("REBILLY_API_KEY", KEY)
+        .env("REBILLY_API_URL", server.url())
+        .args(args)
+        .stdin(std::process::Stdio::null());
     cmd
 }
 
@@ -107,6 +131,29 @@ pub fn run_against(server: &MockServer, args: &[&str]) -> Run {
 /// `n` distinct IDs, `cus_00000` onwards.
 pub fn ids(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("cus_{i:05}")).collect()
+}
+
+/// The IDs as arguments.
+pub fn id_args(ids: &[String]) -> Vec<&str> {
+    ids.iter().map(String::as_str).collect()
+}
+
+/// `tag VIP --batch-size <batch> --concurrency 1 --output json --failed-ids <failed> <rest…>`.
+pub fn job_args<'a>(batch: &'a str, failed: &'a Path, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "tag",
+        "VIP",
+        "--batch-size",
+        batch,
+        "--concurrency",
+        "1",
+        "--output",
+        "json",
+        "--failed-ids",
+        arg(failed),
+    ];
+    args.extend_from_slice(rest);
+    args
 }
 
 /// A scratch directory with files in it.
@@ -145,16 +192,33 @@ pub fn arg(p: &Path) -> &str {
 #[track_caller]
 pub fn balanced(run: &Run) -> serde_json::Value {
     let j = run.json();
-    let n = |k: &str| {
-        j[k].as_u64()
-            .unwrap_or_else(|| panic!("{k} missing in {j}"))
-    };
+    let n = |k: &str| count(&j, k);
     assert_eq!(
         n("ids_read"),
         n("duplicates") + n("invalid") + n("confirmed") + n("failed") + n("unsent"),
         "accounting identity in {j}"
     );
     j
+}
+
+/// The count `key` of a JSON summary; panics if it is missing.
+#[track_caller]
+pub fn count(json: &serde_json::Value, key: &str) -> u64 {
+    json[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{key} missing in {json}"))
+}
+
+/// The text of a `--failed-ids` file; panics if it was not written.
+#[track_caller]
+pub fn read_failed(path: &Path) -> String {
+    std::fs::read_to_string(path).expect("the --failed-ids file")
+}
+
+/// The lines of a `--failed-ids` file, one ID each.
+#[track_caller]
+pub fn failed_lines(path: &Path) -> Vec<String> {
+    read_failed(path).lines().map(str::to_owned).collect()
 }
 
 /// The IDs the server accepted, sorted.
