@@ -111,7 +111,6 @@ fn prepare(
         global.organization_id.as_deref(),
         &job.tag,
     )?;
-    endpoint.check_transport(global.allow_insecure_http)?;
     let credentials = crate::api::secret::resolve(
         CredentialArgs {
             api_key: global.api_key.clone(),
@@ -124,6 +123,11 @@ fn prepare(
         return Err(Fatal::usage(
             "no credentials: set REBILLY_API_KEY (or REBILLY_JWT), or pass --api-key-file",
         ));
+    }
+    if credentials.is_some() {
+        // The rule protects the credentials; a dry run without any sends
+        // nothing to protect.
+        endpoint.check_transport(global.allow_insecure_http)?;
     }
     if let Some((_, CredentialSource::Flag(flag))) = &credentials {
         reporter.warn(&format!(
@@ -236,7 +240,7 @@ fn execute(
     }
     if end.input_unread {
         reporter.error(
-            "aborted before the whole input was read: the unread rest is neither counted nor in --failed-ids",
+            "stopped before the whole input was read: the unread rest is neither counted nor in --failed-ids",
             &[],
         );
     }
@@ -246,6 +250,7 @@ fn execute(
         // were never sent.
         counts.unsent += counts.pending();
     }
+    let mut failed_ids_lost = false;
     if let Some(file) = prepared.failed_ids {
         let written = file.set_len(0).and_then(|_| {
             let mut out = std::io::BufWriter::new(file);
@@ -257,6 +262,7 @@ fn execute(
                 &format!("--failed-ids: cannot write: {}", ids::read::io_message(&e)),
                 &[],
             );
+            failed_ids_lost = true;
         }
     }
     let summary = Summary {
@@ -282,7 +288,11 @@ fn execute(
     } else if !global.quiet {
         let _ = write!(std::io::stdout().lock(), "{}", summary.to_text());
     }
-    summary.exit()
+    match summary.exit() {
+        // The leftovers could not be saved: never report that as success.
+        Exit::Success if failed_ids_lost => Exit::Incomplete,
+        exit => exit,
+    }
 }
 
 /// First Ctrl-C / SIGTERM: stop sending, finish what is in flight. Second:

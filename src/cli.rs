@@ -57,7 +57,7 @@ pub struct GlobalArgs {
     /// Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the
     /// environment or --api-key-file: other users can read process arguments.
     #[arg(long, value_name = "KEY", global = true, help_heading = "Connection")]
-    pub api_key: Option<String>,
+    pub api_key: Option<crate::api::Secret>,
 
     /// Read the API key from a file (its first line, trimmed).
     #[arg(long, value_name = "PATH", global = true, help_heading = "Connection")]
@@ -65,7 +65,7 @@ pub struct GlobalArgs {
 
     /// JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT].
     #[arg(long, value_name = "TOKEN", global = true, help_heading = "Connection")]
-    pub jwt: Option<String>,
+    pub jwt: Option<crate::api::Secret>,
 
     /// Organization ID: adds /organizations/{ID} to the base URL.
     #[arg(
@@ -276,6 +276,26 @@ mod tests {
         let cli = Cli::try_parse_from(["tagctl", "tag", "VIP", "x", "--sandbox", "-v"]).unwrap();
         assert!(cli.global.sandbox);
         assert!(cli.global.verbose);
+    }
+
+    #[test]
+    fn parsed_arguments_never_show_the_key() {
+        let cli = Cli::try_parse_from([
+            "tagctl",
+            "--api-key",
+            "sk_live_zz",
+            "--jwt",
+            "ey.zz",
+            "tag",
+            "t",
+            "x",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(
+            !shown.contains("sk_live_zz") && !shown.contains("ey.zz"),
+            "{shown}"
+        );
     }
 
     #[test]

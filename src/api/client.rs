@@ -155,8 +155,15 @@ impl Client {
         // twice (tests, the demo) is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let origin = endpoint.url().clone();
+        // Only 307 and 308 keep the method and the body; following a 301,
+        // 302 or 303 would turn the POST into a bodiless GET whose 204 could
+        // pass for a confirmation.
         let policy = redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() > MAX_REDIRECTS || !same_origin(attempt.url(), &origin) {
+            let keeps_method = matches!(attempt.status().as_u16(), 307 | 308);
+            if !keeps_method
+                || attempt.previous().len() > MAX_REDIRECTS
+                || !same_origin(attempt.url(), &origin)
+            {
                 attempt.stop()
             } else {
                 attempt.follow()

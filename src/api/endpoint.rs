@@ -38,7 +38,7 @@ impl Endpoint {
             _ if sandbox => SANDBOX,
             _ => LIVE,
         };
-        let shown = crate::ids::validate::printable(base, 100);
+        let shown = crate::ids::validate::printable(&hide_userinfo(base), 100);
         let mut url = Url::parse(base)
             .map_err(|e| Fatal::usage(format!("--api-url '{shown}' is not a valid URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -89,6 +89,21 @@ impl Endpoint {
     }
 }
 
+/// The text of a URL, perhaps unparseable, with anything between `://` and
+/// an `@` before the path hidden: it may be a password.
+fn hide_userinfo(text: &str) -> String {
+    let Some(scheme_end) = text.find("://").map(|i| i + 3) else {
+        return text.to_string();
+    };
+    let authority_end = text[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(text.len(), |i| scheme_end + i);
+    match text[scheme_end..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..scheme_end], &text[scheme_end + at..]),
+        None => text.to_string(),
+    }
+}
+
 /// A URL without its user:password part.
 pub fn redacted(url: &Url) -> String {
     if url.username().is_empty() && url.password().is_none() {
@@ -105,10 +120,8 @@ pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
         Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(d)) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost")
-        }
+        // Only the name itself: `*.localhost` may be resolved by DNS here.
+        Some(Host::Domain(d)) => d.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
         None => false,
     }
 }
@@ -170,11 +183,21 @@ mod tests {
         assert!(e("http://127.0.0.5:1").check_transport(false).is_ok());
         assert!(e("http://[::1]:1").check_transport(false).is_ok());
         assert!(e("http://localhost").check_transport(false).is_ok());
+        assert!(e("http://foo.localhost").check_transport(false).is_err());
         assert!(e("http://example.com").check_transport(false).is_err());
         assert!(e("http://example.com").check_transport(true).is_ok());
         assert!(e("https://example.com").check_transport(false).is_ok());
         assert!(Endpoint::new(Some("ftp://x"), false, None, "t").is_err());
         assert!(Endpoint::new(Some("not a url"), false, None, "t").is_err());
+    }
+
+    #[test]
+    fn a_password_in_a_bad_url_is_not_echoed() {
+        let e = Endpoint::new(Some("ftp://u:hunter2@host/x"), false, None, "t").unwrap_err();
+        assert!(!e.message.contains("hunter2"), "{}", e.message);
+        let e = Endpoint::new(Some("https://u:hunter2@[bad/x"), false, None, "t").unwrap_err();
+        assert!(!e.message.contains("hunter2"), "{}", e.message);
+        assert_eq!(hide_userinfo("http://a/b@c"), "http://a/b@c");
     }
 
     #[test]

@@ -27,6 +27,16 @@ impl Secret {
     }
 }
 
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    /// Lets the command line parse straight into a `Secret`, so that not
+    /// even the parsed arguments' `Debug` holds the key in clear.
+    fn from_str(s: &str) -> Result<Secret, Self::Err> {
+        Ok(Secret::new(s))
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(***)")
@@ -85,11 +95,11 @@ impl Credentials {
 #[derive(Debug, Default, Clone)]
 pub struct CredentialArgs {
     /// `--api-key`.
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     /// `--api-key-file`.
     pub api_key_file: Option<std::path::PathBuf>,
     /// `--jwt`.
-    pub jwt: Option<String>,
+    pub jwt: Option<Secret>,
 }
 
 /// Finds the credentials: flags first (at most one of them), then
@@ -117,7 +127,7 @@ pub fn resolve(
         }
     };
     if let Some(key) = args.api_key {
-        let key = non_empty(key, "--api-key")?;
+        let key = non_empty(key.expose().to_string(), "--api-key")?;
         return Ok(Some((
             Credentials::ApiKey(Secret::new(key)),
             CredentialSource::Flag("--api-key"),
@@ -139,7 +149,7 @@ pub fn resolve(
         )));
     }
     if let Some(jwt) = args.jwt {
-        let jwt = non_empty(jwt, "--jwt")?;
+        let jwt = non_empty(jwt.expose().to_string(), "--jwt")?;
         return Ok(Some((
             Credentials::Jwt(Secret::new(jwt)),
             CredentialSource::Flag("--jwt"),
@@ -183,7 +193,7 @@ mod tests {
     fn flags_win_over_environment_and_conflict_with_each_other() {
         let env = |n: &str| (n == "REBILLY_JWT").then(|| "jwt-env".to_string());
         let args = CredentialArgs {
-            api_key: Some("k".into()),
+            api_key: Some(Secret::new("k")),
             ..Default::default()
         };
         let (c, src) = resolve(args, env).unwrap().unwrap();
@@ -193,8 +203,8 @@ mod tests {
         assert_eq!(c, Credentials::Jwt(Secret::new("jwt-env")));
         assert_eq!(src, CredentialSource::Environment);
         let both = CredentialArgs {
-            api_key: Some("k".into()),
-            jwt: Some("j".into()),
+            api_key: Some(Secret::new("k")),
+            jwt: Some(Secret::new("j")),
             ..Default::default()
         };
         assert!(resolve(both, env).is_err());

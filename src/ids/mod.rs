@@ -50,6 +50,7 @@ impl Filter {
             Raw::Field(f) => f,
             Raw::TooLong => return Verdict::Invalid(InvalidId::TooLong),
             Raw::MissingColumn => return Verdict::Invalid(InvalidId::MissingColumn),
+            Raw::Empty => return Verdict::Invalid(InvalidId::Empty),
         };
         if let Err(why) = check_id(field) {
             let why = if why == InvalidId::BadCharacter && std::str::from_utf8(field).is_err() {

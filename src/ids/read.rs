@@ -6,6 +6,7 @@
 //! streams with bounded memory: a line is never held beyond [`MAX_LINE`]
 //! bytes, whatever the file holds.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::ops::ControlFlow;
@@ -73,6 +74,8 @@ pub enum Raw<'a> {
     TooLong,
     /// A CSV row that lacks the ID column.
     MissingColumn,
+    /// A CSV row whose ID column is empty while others are not.
+    Empty,
 }
 
 /// An error while reading, after the run has started.
@@ -96,7 +99,7 @@ enum Kind {
     Args(Vec<String>),
     Lines(Box<dyn BufRead + Send>),
     Csv {
-        reader: csv::Reader<LineLimit<Box<dyn BufRead + Send>>>,
+        reader: Box<csv::Reader<LineLimit<Box<dyn BufRead + Send>>>>,
         column: usize,
     },
 }
@@ -119,8 +122,9 @@ fn estimate(size: Option<u64>, reader: &mut dyn BufRead) -> u64 {
     let (Some(size), Ok(head)) = (size, reader.fill_buf()) else {
         return 0;
     };
-    let lines = memchr::memchr_iter(b'\n', head).count().max(1) as u64;
-    size * lines / (head.len() as u64).max(1)
+    let lines = memchr::memchr_iter(b'\n', head).count().max(1) as u128;
+    let estimate = u128::from(size) * lines / (head.len() as u128).max(1);
+    u64::try_from(estimate).unwrap_or(u64::MAX)
 }
 
 /// Opens every source and resolves CSV columns, or says what is wrong.
@@ -174,7 +178,7 @@ pub fn open(spec: &InputSpec, warn: &mut dyn FnMut(String)) -> Result<Vec<Opened
                     )));
                 let column = resolve_column(&mut csv, spec, &name, warn)?;
                 Kind::Csv {
-                    reader: csv,
+                    reader: Box::new(csv),
                     column,
                 }
             }
@@ -460,45 +464,55 @@ fn read_csv(
     each: &mut dyn FnMut(Origin<'_>, Raw<'_>) -> ControlFlow<()>,
 ) -> Result<ControlFlow<()>, ReadError> {
     let mut record = csv::ByteRecord::new();
+    // The header row, if any, was read when the column was resolved.
+    let start = reader.position().byte();
+    reader.get_mut().end_record(start);
+    let fail = |line: u64, message: String| ReadError {
+        source_name: name.to_string(),
+        message: format!("line {line}: {message}"),
+    };
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => return Ok(ControlFlow::Continue(())),
             Ok(true) => {}
             Err(e) => {
-                let at = e
-                    .position()
-                    .map(|p| format!("line {}: ", p.line()))
-                    .unwrap_or_default();
-                return Err(ReadError {
-                    source_name: name.to_string(),
-                    message: format!("{at}{}", csv_message(&e)),
-                });
+                return Err(fail(reader.get_mut().record_line(), csv_message(&e)));
             }
         }
         // The parser's position after the record is exact; its line count
         // is not. The record's first line is the line of its last byte,
         // less the newlines inside its quoted fields.
         let end = reader.position().byte();
+        let first_line = reader.get_mut().record_line();
+        let (last_line, quotes) = reader.get_mut().end_record(end);
         let inside: u64 = record
             .iter()
             .map(|f| memchr::memchr_iter(b'\n', f).count() as u64)
             .sum();
-        let line = reader
-            .get_mut()
-            .line_at(end.saturating_sub(1))
-            .saturating_sub(inside)
-            .max(1);
+        let line = last_line.saturating_sub(inside).max(1);
+        if inside > 0 && quotes % 2 == 1 {
+            // The parser is lenient: an unclosed quote silently swallows
+            // every row after it. Say so rather than drop them.
+            return Err(fail(
+                first_line,
+                "a quoted field is never closed, so the rows after it cannot be read".into(),
+            ));
+        }
         let origin = Origin::Line { source: name, line };
+        let blank = || record.iter().all(|f| f.trim_ascii().is_empty());
         let flow = match record.get(column) {
             Some(field) => {
                 let field = trim(field);
                 if field.is_empty() {
-                    continue;
+                    if blank() {
+                        continue;
+                    }
+                    each(origin, Raw::Empty)
+                } else {
+                    each(origin, Raw::Field(field))
                 }
-                each(origin, Raw::Field(field))
             }
-            // A row of one empty field is a blank line.
-            None if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) => continue,
+            None if blank() => continue,
             None => each(origin, Raw::MissingColumn),
         };
         if flow.is_break() {
@@ -520,18 +534,20 @@ pub fn trim(bytes: &[u8]) -> &[u8] {
     }
 }
 
-/// Fails a read once one physical line grows past [`MAX_CSV_LINE`], so that a
-/// file with no newline cannot make the CSV parser buffer gigabytes. It also
-/// notes where the newlines are, because the CSV parser's own line count
-/// skips blank lines and miscounts CRLF, and a user needs the line their
-/// editor shows.
+/// Fails a read once one CSV record grows past [`MAX_CSV_LINE`], so that a
+/// file with no newline, or a quote that is never closed, cannot make the
+/// parser buffer gigabytes. It also notes where the newlines and quotes are:
+/// the parser's own line count skips blank lines and miscounts CRLF, and an
+/// odd number of quotes in a record is a quote that swallowed what follows.
 pub struct LineLimit<R> {
     inner: R,
-    run: usize,
     /// Bytes passed on so far.
     offset: u64,
-    /// Offsets of the newlines read ahead of the parser.
-    newlines: std::collections::VecDeque<u64>,
+    /// Where the record being parsed began.
+    record_start: u64,
+    /// Offsets of the newlines and quotes read ahead of the parser.
+    newlines: VecDeque<u64>,
+    quotes: VecDeque<u64>,
     /// Newlines before the front of `newlines`.
     lines_before: u64,
 }
@@ -540,9 +556,10 @@ impl<R> LineLimit<R> {
     fn new(inner: R) -> Self {
         LineLimit {
             inner,
-            run: 0,
             offset: 0,
-            newlines: std::collections::VecDeque::new(),
+            record_start: 0,
+            newlines: VecDeque::new(),
+            quotes: VecDeque::new(),
             lines_before: 0,
         }
     }
@@ -556,29 +573,46 @@ impl<R> LineLimit<R> {
         }
         self.lines_before + 1
     }
+
+    /// The line where the record being parsed begins (or the blank lines
+    /// before it).
+    fn record_line(&mut self) -> u64 {
+        self.line_at(self.record_start + 1)
+    }
+
+    /// Closes the record that ended at byte `end`: returns the line of its
+    /// last byte and how many quote characters it held.
+    fn end_record(&mut self, end: u64) -> (u64, usize) {
+        let line = self.line_at(end.saturating_sub(1));
+        let mut quotes = 0;
+        while self.quotes.front().is_some_and(|&q| q < end) {
+            self.quotes.pop_front();
+            quotes += 1;
+        }
+        self.record_start = end;
+        (line, quotes)
+    }
 }
 
 impl<R: Read> Read for LineLimit<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.offset - self.record_start > MAX_CSV_LINE as u64 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "a row is longer than {} MiB (a quote that is never closed?)",
+                    MAX_CSV_LINE >> 20
+                ),
+            ));
+        }
         let n = self.inner.read(buf)?;
         let chunk = &buf[..n];
         let base = self.offset;
         self.newlines
             .extend(memchr::memchr_iter(b'\n', chunk).map(|i| base + i as u64));
+        self.quotes
+            .extend(memchr::memchr_iter(b'"', chunk).map(|i| base + i as u64));
         self.offset += n as u64;
-        self.run = match memchr::memrchr(b'\n', chunk) {
-            Some(i) => n - i - 1,
-            None => self.run + n,
-        };
-        if self.run > MAX_CSV_LINE {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "a line is longer than {} MiB; is this really a CSV file?",
-                    MAX_CSV_LINE >> 20
-                ),
-            ));
-        }
         Ok(n)
     }
 }
@@ -595,7 +629,7 @@ mod tests {
             out.push(match raw {
                 Raw::Field(f) => format!("{origin}={}", String::from_utf8_lossy(f)),
                 Raw::TooLong => format!("{origin}=LONG"),
-                Raw::MissingColumn => unreachable!(),
+                Raw::MissingColumn | Raw::Empty => unreachable!(),
             });
             ControlFlow::Continue(())
         })
@@ -627,16 +661,22 @@ mod tests {
     }
 
     #[test]
-    fn line_limit_fails_long_lines_only() {
-        let data = vec![b'a'; MAX_CSV_LINE + 1];
+    fn line_limit_fails_long_records_only() {
+        let data = vec![b'a'; MAX_CSV_LINE + 10_000];
         let mut r = LineLimit::new(&data[..]);
         assert!(io::copy(&mut r, &mut io::sink()).is_err());
         let mut ok = Vec::new();
         for _ in 0..3 {
-            ok.extend(std::iter::repeat_n(b'a', MAX_CSV_LINE - 1));
+            ok.extend(std::iter::repeat_n(b'a', MAX_CSV_LINE / 2));
             ok.push(b'\n');
         }
-        let mut r = LineLimit::new(&ok[..]);
-        assert!(io::copy(&mut r, &mut io::sink()).is_ok());
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(LineLimit::new(&ok[..]));
+        let mut record = csv::ByteRecord::new();
+        while csv.read_byte_record(&mut record).unwrap() {
+            let end = csv.position().byte();
+            csv.get_mut().end_record(end);
+        }
     }
 }

@@ -15,6 +15,8 @@ pub enum InvalidId {
     NotUtf8,
     /// A CSV row without the ID column.
     MissingColumn,
+    /// A CSV row whose ID column is empty.
+    Empty,
 }
 
 impl InvalidId {
@@ -25,6 +27,7 @@ impl InvalidId {
             InvalidId::BadCharacter => "only letters, digits and _ @ ~ - . are allowed",
             InvalidId::NotUtf8 => "not valid UTF-8",
             InvalidId::MissingColumn => "the row has no such column",
+            InvalidId::Empty => "the ID column is empty in this row",
         }
     }
 }

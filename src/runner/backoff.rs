@@ -126,6 +126,17 @@ pub fn server_wait(hints: &TimeHints, now: SystemTime) -> Option<(Duration, Wait
     }
 }
 
+/// How far in the past a reset timestamp lies, when it is only a little in
+/// the past: the server still refuses until then, so this machine's clock
+/// must run ahead of the server's by at least that much.
+pub fn reset_passed_by(hints: &TimeHints, now: SystemTime) -> Option<Duration> {
+    let reset = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(hints.reset_at?).ok()?);
+    server_now(hints, now)
+        .duration_since(reset)
+        .ok()
+        .filter(|d| *d <= Duration::from_secs(10))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +228,24 @@ mod tests {
             server_wait(&h, now).unwrap().0,
             Duration::from_secs(2) + RESET_MARGIN
         );
+    }
+
+    #[test]
+    fn a_reset_just_past_tells_how_far_the_clock_runs_ahead() {
+        let now = at(1_000_000) + Duration::from_millis(700);
+        let h = hints(Some(1_000_000), None, None);
+        assert_eq!(reset_passed_by(&h, now), Some(Duration::from_millis(700)));
+        assert_eq!(
+            reset_passed_by(&hints(Some(999_000), None, None), now),
+            None
+        );
+        assert_eq!(
+            reset_passed_by(&hints(Some(1_000_001), None, None), now),
+            None
+        );
+        // Corrected by that much, the same reset is a wait again.
+        let h = hints(Some(1_000_001), None, None);
+        assert!(server_wait(&h, now - Duration::from_millis(800)).is_some());
     }
 
     #[test]

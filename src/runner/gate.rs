@@ -11,6 +11,7 @@
 //!   one 429 that tells everyone when the window resets.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -24,6 +25,12 @@ use crate::api::RateHeaders;
 pub struct Gate {
     state: Mutex<State>,
     changed: Notify,
+    /// 429s in a row, across batches, so that backoff without a server
+    /// hint grows for the run and not only per batch.
+    limited_streak: AtomicU32,
+    /// How far this machine's clock runs ahead of the server's, learned
+    /// from 429s whose reset time had already passed here.
+    ahead_ms: AtomicU64,
 }
 
 #[derive(Default)]
@@ -40,10 +47,21 @@ struct State {
 }
 
 /// A request that the gate let through; hand it back with [`Gate::done`].
+/// Dropped without that (a cancelled task), it still frees its slot.
 #[must_use]
-#[derive(Debug)]
-pub struct Admission {
+pub struct Admission<'a> {
+    gate: &'a Gate,
     probe: bool,
+    returned: bool,
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        if !self.returned {
+            self.gate
+                .hand_back(self.probe, RateHeaders::default(), None);
+        }
+    }
 }
 
 impl Gate {
@@ -58,7 +76,7 @@ impl Gate {
 
     /// Waits until a request may leave. `None` when the run is stopping:
     /// nothing new is sent then.
-    pub async fn admit(&self, stop: &Stop) -> Option<Admission> {
+    pub async fn admit(&self, stop: &Stop) -> Option<Admission<'_>> {
         loop {
             let notified = self.changed.notified();
             if stop.is_stopping() {
@@ -87,7 +105,11 @@ impl Gate {
                     };
                     if admit {
                         s.in_flight += 1;
-                        return Some(Admission { probe });
+                        return Some(Admission {
+                            gate: self,
+                            probe,
+                            returned: false,
+                        });
                     }
                     None
                 }
@@ -108,14 +130,19 @@ impl Gate {
     /// Hands an admission back with what the response said about the limit,
     /// and, after a 429, the pause it asked for: set in the same breath, so
     /// no waiting worker slips out between the two.
-    pub fn done(&self, admission: Admission, rate: RateHeaders, pause: Option<Duration>) {
+    pub fn done(&self, mut admission: Admission<'_>, rate: RateHeaders, pause: Option<Duration>) {
+        admission.returned = true;
+        self.hand_back(admission.probe, rate, pause);
+    }
+
+    fn hand_back(&self, probe: bool, rate: RateHeaders, pause: Option<Duration>) {
         let mut s = self.state();
         s.in_flight = s.in_flight.saturating_sub(1);
         if rate.limit.is_some() {
             s.limit = rate.limit;
         }
         if let Some(remaining) = rate.remaining
-            && (admission.probe || s.lowest.is_none_or(|low| remaining <= low))
+            && (probe || s.lowest.is_none_or(|low| remaining <= low))
         {
             s.lowest = Some(remaining);
             // Requests still in flight may not be counted yet: assume not.
@@ -132,6 +159,28 @@ impl Gate {
     pub fn pause(&self, wait: Duration) {
         pause_locked(&mut self.state(), wait);
         self.changed.notify_waiters();
+    }
+
+    /// Counts a 429 and returns how many came in a row.
+    pub fn limited(&self) -> u32 {
+        self.limited_streak.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Ends a run of 429s.
+    pub fn relieved(&self) {
+        self.limited_streak.store(0, Ordering::Relaxed);
+    }
+
+    /// How far this machine's clock is known to run ahead of the server's.
+    pub fn clock_ahead(&self) -> Duration {
+        Duration::from_millis(self.ahead_ms.load(Ordering::Relaxed))
+    }
+
+    /// Learns that the clock runs ahead by at least `ahead` (capped at 10 s,
+    /// so a confused server cannot stall the run).
+    pub fn learn_clock_ahead(&self, ahead: Duration) {
+        let ms = ahead.as_millis().min(10_000) as u64;
+        self.ahead_ms.fetch_max(ms, Ordering::Relaxed);
     }
 
     /// How long the current pause still lasts, for the progress bar.

@@ -31,6 +31,12 @@ pub use stop::{Stop, StopReason};
 /// After a second Ctrl-C, how long the reader may go on counting the rest
 /// of the input as unsent.
 const ABORT_READ_GRACE: Duration = Duration::from_secs(1);
+/// After a stop, how long the reader may read nothing before it is left
+/// behind (a pipe that stays open must not keep the summary from being
+/// written).
+const READER_IDLE: Duration = Duration::from_secs(1);
+/// The reader publishes its progress every this many records.
+const PROGRESS_EVERY: u64 = 4096;
 
 /// The knobs of one job.
 #[derive(Debug, Clone)]
@@ -67,8 +73,8 @@ pub struct RunEnd {
     pub stop: Option<StopReason>,
     /// A second Ctrl-C cut it short.
     pub aborted: bool,
-    /// The abort came before the whole input was read: `--failed-ids` lacks
-    /// the rest.
+    /// The run ended before the whole input was read (an abort, or a stop
+    /// while the input stalled): `--failed-ids` lacks the rest.
     pub input_unread: bool,
     /// The input broke after the run had started.
     pub read_error: Option<ReadError>,
@@ -84,6 +90,8 @@ pub(crate) struct Shared {
     pub ledger: Arc<Ledger>,
     pub reporter: Arc<Reporter>,
     pub config: JobConfig,
+    /// Records read so far (roughly), to tell a busy reader from a stuck one.
+    pub progress: std::sync::atomic::AtomicU64,
 }
 
 /// Runs a job to its end: reads `sources`, sends every batch, settles every
@@ -106,6 +114,7 @@ pub async fn run(
         ledger,
         reporter,
         config,
+        progress: Default::default(),
     });
     let (tx, mut rx) = mpsc::channel::<Batch>(shared.config.concurrency * 2);
     let reading_done = Arc::new(AtomicBool::new(false));
@@ -147,47 +156,37 @@ pub async fn run(
     });
 
     let mut tasks = JoinSet::new();
-    let aborted = tokio::select! {
-        _ = dispatch(&shared, &mut rx, &mut tasks) => false,
-        _ = abort.wait() => true,
+    let finished = tokio::select! {
+        unread = async {
+            dispatch(&shared, &mut rx, &mut tasks).await;
+            let unread = drain(&shared, &mut rx, Drain::WhileReading).await;
+            while tasks.join_next().await.is_some() {}
+            unread
+        } => Some(unread),
+        _ = abort.wait() => None,
     };
-    let mut input_unread = false;
+    let aborted = finished.is_none();
+    let mut input_unread = finished.unwrap_or(false);
     if aborted {
         // Abandon what is in flight: the batches are dropped, and settle as
         // failed (sent, fate unknown) or unsent.
         tasks.shutdown().await;
-        // The reader may finish the input in a moment (a file), so that
-        // --failed-ids still holds everything; or it may be blocked on a
-        // terminal or a pipe, so give it a deadline.
-        let deadline = tokio::time::sleep(ABORT_READ_GRACE);
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                b = rx.recv() => match b {
-                    Some(b) => b.leave_unsent(),
-                    None => break,
-                },
-                _ = &mut deadline => {
-                    input_unread = true;
-                    break;
-                }
-            }
+        input_unread = drain(&shared, &mut rx, Drain::For(ABORT_READ_GRACE)).await;
+    }
+    rx.close();
+    while let Ok(batch) = rx.try_recv() {
+        batch.leave_unsent();
+    }
+    // A batch the reader was handing over settles as soon as it sees the
+    // channel closed.
+    for _ in 0..20 {
+        if reading_done.load(Ordering::SeqCst) {
+            break;
         }
-        rx.close();
-        while let Ok(batch) = rx.try_recv() {
-            batch.leave_unsent();
-        }
-        // A batch the reader was handing over settles as soon as it sees
-        // the channel closed.
-        for _ in 0..20 {
-            if reading_done.load(Ordering::SeqCst) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     ticker.abort();
-    let read_error = if !aborted || reading_done.load(Ordering::SeqCst) {
+    let read_error = if reading_done.load(Ordering::SeqCst) {
         feeder.join().ok().and_then(Result::err)
     } else {
         None
@@ -234,10 +233,45 @@ async fn dispatch(shared: &Arc<Shared>, rx: &mut mpsc::Receiver<Batch>, tasks: &
             drop(permit);
         });
     }
-    while let Some(batch) = rx.recv().await {
-        batch.leave_unsent();
+}
+
+/// How long the rest of the input may take to read once nothing more is
+/// sent.
+enum Drain {
+    /// As long as the reader makes progress (a file, however long), but not
+    /// while it waits on a pipe or a terminal that sends nothing.
+    WhileReading,
+    /// At most this long (after an abort).
+    For(Duration),
+}
+
+/// Counts whatever the reader still sends as unsent, so that `--failed-ids`
+/// holds everything a rerun needs. True if the reader had to be left behind
+/// before the end of its input.
+async fn drain(shared: &Shared, rx: &mut mpsc::Receiver<Batch>, limit: Drain) -> bool {
+    let start = Instant::now();
+    let (mut seen, mut last_progress) = (shared.progress.load(Ordering::Relaxed), Instant::now());
+    loop {
+        tokio::select! {
+            batch = rx.recv() => match batch {
+                Some(batch) => batch.leave_unsent(),
+                None => return false,
+            },
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                let now = shared.progress.load(Ordering::Relaxed);
+                if now != seen {
+                    (seen, last_progress) = (now, Instant::now());
+                }
+                let give_up = match limit {
+                    Drain::WhileReading => last_progress.elapsed() >= READER_IDLE,
+                    Drain::For(limit) => start.elapsed() >= limit,
+                };
+                if give_up {
+                    return true;
+                }
+            }
+        }
     }
-    while tasks.join_next().await.is_some() {}
 }
 
 fn print_dry_run(shared: &Shared, batch: &Batch, out: DryRunOutput) {
@@ -266,8 +300,13 @@ fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Resul
     let mut current = IdList::with_capacity(size);
     let (mut read, mut duplicates, mut invalid) = (0u64, 0u64, 0u64);
     let ledger = &shared.ledger;
+    let mut records = 0u64;
     let result = read_all(sources, &mut |origin, raw| {
         read += 1;
+        records += 1;
+        if records % PROGRESS_EVERY == 0 {
+            shared.progress.store(records, Ordering::Relaxed);
+        }
         match filter.judge(raw) {
             Verdict::New(id) => {
                 current.push(id);

@@ -3,18 +3,31 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::backoff::{WaitSource, server_wait};
+use super::backoff::{WaitSource, reset_passed_by, server_wait};
 use super::{Shared, StopReason};
 use crate::api::{Outcome, Problem, Reply};
 use crate::ledger::{Batch, Tally};
 
+/// What the clock correction adds beyond what a stale reset proved, so the
+/// next try lands after the reset rather than on it.
+const CLOCK_STEP: Duration = Duration::from_millis(100);
+
 /// Sends `batch` (and, after a 422, the parts it is split into) until every
 /// ID is settled.
 pub(crate) async fn process(batch: Batch, shared: &Shared) {
+    let (seq, budget) = (batch.seq(), isolation_budget(batch.len()));
+    let mut spent = 0;
     // A stack: bisection pushes both halves and works depth first, so the
     // memory held stays one batch.
     let mut work = vec![(batch, false)];
     while let Some((batch, isolating)) = work.pop() {
+        if isolating {
+            spent += 1;
+            if spent > budget {
+                give_up_isolating(shared, seq, budget, batch, work);
+                return;
+            }
+        }
         if let Some(parts) = send_until_settled(batch, isolating, shared).await {
             work.extend(parts.into_iter().rev().map(|b| (b, true)));
         }
@@ -23,6 +36,32 @@ pub(crate) async fn process(batch: Batch, shared: &Shared) {
             // as unsent.
             break;
         }
+    }
+}
+
+/// Isolation requests one batch may spend: bisection costs about
+/// 2·log2(n) per rejected ID, so this is room for ten of them. Past it, the
+/// API is more likely refusing whole batches with a 422 that names no ID,
+/// and splitting on would cost 2n requests a batch.
+fn isolation_budget(n: usize) -> usize {
+    20 * (usize::BITS - n.saturating_sub(1).leading_zeros()).max(1) as usize
+}
+
+fn give_up_isolating(
+    shared: &Shared,
+    seq: u64,
+    budget: usize,
+    batch: Batch,
+    rest: Vec<(Batch, bool)>,
+) {
+    let message = format!(
+        "batch {seq}: the API kept rejecting its parts after {budget} isolating requests; it seems to refuse whole batches, so stopping"
+    );
+    shared.reporter.error(&message, &[]);
+    shared.stop.request(StopReason::Fatal(message));
+    batch.fail();
+    for (part, _) in rest {
+        part.fail();
     }
 }
 
@@ -49,16 +88,22 @@ async fn send_until_settled(
             ledger.tally(Tally::Isolation);
         }
         let reply = shared.client.send(body.clone()).await;
-        // After a 429 the whole run pauses, set together with the hand-back
-        // so that no waiting worker slips out first.
-        let rate_wait = matches!(reply.outcome, Outcome::RateLimited(_)).then(|| {
-            server_wait(&reply.hints, SystemTime::now())
-                .unwrap_or_else(|| (config.backoff.delay(retries), WaitSource::Backoff))
-        });
+        let rate_wait = matches!(reply.outcome, Outcome::RateLimited(_))
+            .then(|| rate_limit_wait(shared, &reply, retries));
+        // After a 429 the whole run pauses (or, past --max-wait, stops), set
+        // before this request's slot is freed so that no waiting worker
+        // slips out in between.
         let pause = rate_wait
             .map(|(wait, _)| wait)
             .filter(|wait| *wait <= config.max_wait);
+        let first_to_give_up = rate_wait.is_some() && pause.is_none() && !shared.stop.is_stopping();
+        if rate_wait.is_some() && pause.is_none() {
+            shared.stop.request(StopReason::MaxWait);
+        }
         shared.gate.done(admission, reply.rate, pause);
+        if rate_wait.is_none() && reply.status.is_some() {
+            shared.gate.relieved();
+        }
         if let Some(problem) = reply.outcome.problem() {
             // Every problem met, overcome or not, for the summary.
             ledger.problem(problem);
@@ -77,7 +122,7 @@ async fn send_until_settled(
                 let (wait, source) = rate_wait.unwrap_or((Duration::ZERO, WaitSource::Backoff));
                 log(shared, &batch, attempt, &reply, Some((wait, source)));
                 if wait > config.max_wait {
-                    if !shared.stop.is_stopping() {
+                    if first_to_give_up {
                         shared.reporter.error(
                             &format!(
                                 "the rate limit resets in {}, longer than --max-wait {}; stopping (the rest is unsent)",
@@ -87,7 +132,6 @@ async fn send_until_settled(
                             &problem.render(),
                         );
                     }
-                    shared.stop.request(StopReason::MaxWait);
                     batch.leave_unsent();
                     return None;
                 }
@@ -171,7 +215,7 @@ async fn send_until_settled(
             Outcome::Redirect { status, location } => {
                 log(shared, &batch, attempt, &reply, None);
                 let message = format!(
-                    "refused to follow a redirect{} to {location}: only the same origin is followed, so the credentials were not sent there; stopping",
+                    "refused to follow a redirect{} to {location}: only 307/308 to the same origin are followed, so nothing (and no credential) was sent there; stopping",
                     if *status > 0 {
                         format!(" ({status})")
                     } else {
@@ -225,6 +269,10 @@ fn isolate(batch: Batch, problem: &Problem, shared: &Shared) -> Option<Vec<Batch
     named.sort_by_key(|(i, _)| *i);
     named.dedup_by_key(|(i, _)| *i);
     if !named.is_empty() {
+        shared.reporter.error(
+            &format!("{} rejected {} of its IDs", describe(&batch), named.len()),
+            &problem.render(),
+        );
         for (i, message) in &named {
             shared.reporter.error(
                 &format!(
@@ -259,6 +307,32 @@ fn isolate(batch: Batch, problem: &Problem, shared: &Shared) -> Option<Vec<Batch
     }
     let (a, b) = batch.halves();
     Some(vec![a, b])
+}
+
+/// How long to wait after a 429: until the server's reset, corrected for
+/// this machine's clock, else backoff that grows with the run's streak of
+/// 429s.
+fn rate_limit_wait(shared: &Shared, reply: &Reply, retries: u32) -> (Duration, WaitSource) {
+    let gate = &shared.gate;
+    let streak = gate.limited();
+    let mut now = SystemTime::now() - gate.clock_ahead();
+    if let Some(passed) = reset_passed_by(&reply.hints, now) {
+        // Still refused after the reset by our clock: it runs ahead, by at
+        // least that much, and by at most how far it is past the server's
+        // `Date` (whole seconds, rounded down). Taking the latter is never
+        // early again, at the price of up to a second per window.
+        let by_date = reply
+            .hints
+            .server_date
+            .and_then(|date| reply.hints.received.duration_since(date).ok())
+            .unwrap_or_default();
+        gate.learn_clock_ahead((gate.clock_ahead() + passed + CLOCK_STEP).max(by_date));
+        now = SystemTime::now() - gate.clock_ahead();
+    }
+    server_wait(&reply.hints, now).unwrap_or_else(|| {
+        let retry = retries.max(streak.saturating_sub(1));
+        (shared.config.backoff.delay(retry), WaitSource::Backoff)
+    })
 }
 
 fn or_title<'a>(message: &'a str, problem: &'a Problem) -> &'a str {

@@ -729,3 +729,41 @@ fn valid_tags_may_hold_spaces_plus_and_the_id_characters() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].tag, "Big Spender+ @x~y-z.w_1");
 }
+
+#[test]
+fn a_csv_quote_that_is_never_closed_is_an_error_not_a_silent_drop() {
+    let server = default_mock();
+    let dir = Dir::new();
+    let csv = dir.file("q.csv", "id,name\ncus_1,\"Bob\ncus_2,Alice\ncus_3,Carol\n");
+    let run = run_against(
+        &server,
+        &["tag", "VIP", "-f", arg(&csv), "--output", "json"],
+    );
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("q.csv: line 2: a quoted field is never closed"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_csv_row_with_an_empty_id_cell_is_invalid_not_skipped() {
+    let server = default_mock();
+    let dir = Dir::new();
+    let csv = dir.file("e.csv", "customerId,name\ncus_1,Ann\n,Bob\n,\ncus_2,Cy\n");
+    let run = run_against(
+        &server,
+        &["tag", "VIP", "-f", arg(&csv), "--output", "json"],
+    );
+    run.expect_code(1);
+    let json = balanced(&run);
+    assert_eq!(
+        (count(&json, "ids_read"), count(&json, "invalid")),
+        (3, 1),
+        "{json}"
+    );
+    assert!(run.stderr.contains("e.csv:3:"), "{}", run.stderr);
+    assert_eq!(accepted_sorted(&server), ["cus_1", "cus_2"]);
+}

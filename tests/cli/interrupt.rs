@@ -275,3 +275,48 @@ fn after_a_second_ctrl_c_a_rerun_with_failed_ids_finishes_the_job() {
         "the rerun tagged every ID"
     );
 }
+
+#[test]
+fn ctrl_c_does_not_wait_for_a_pipe_that_stays_open() {
+    let server = slow_mock(Duration::from_millis(300));
+    let dir = Dir::new();
+    let failed = dir.path("failed.txt");
+    let (stdout, stderr) = (dir.path("stdout"), dir.path("stderr"));
+    let mut child = process_against(&server, &job_args(BATCH, &failed, &[]))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::fs::File::create(&stdout).unwrap())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .expect("tagctl starts");
+    // Fed, then left open, as a producer that hangs would leave it.
+    let mut stdin = child.stdin.take().expect("a pipe");
+    std::io::Write::write_all(&mut stdin, ids(IDS).join("\n").as_bytes()).unwrap();
+    let running = Running {
+        child,
+        stdout,
+        stderr,
+    };
+    wait_for_requests(&server, 1);
+    let signalled = Instant::now();
+    running.signal("INT");
+    let run = running.finish();
+    drop(stdin);
+    assert!(
+        signalled.elapsed() < Duration::from_secs(3),
+        "took {:?} after Ctrl-C",
+        signalled.elapsed()
+    );
+    run.expect_code(130);
+    assert!(
+        run.stderr
+            .contains("stopped before the whole input was read"),
+        "{}",
+        run.stderr
+    );
+    let json = balanced(&run);
+    assert_eq!(count(&json, "confirmed"), 10, "{json}");
+    let accepted: BTreeSet<String> = server.accepted_ids().into_iter().collect();
+    for id in failed_lines(&failed) {
+        assert!(!accepted.contains(&id), "{id} was accepted yet listed");
+    }
+}

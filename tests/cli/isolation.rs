@@ -349,3 +349,35 @@ fn a_422_about_the_tag_stops_the_run_without_bisection_and_leaves_the_rest_unsen
         out.run.stderr
     );
 }
+
+#[test]
+fn a_422_that_rejects_whole_batches_stops_bisection_within_its_budget() {
+    let server = mock(MockConfig {
+        fault_rate: 1.0,
+        fault_kinds: vec![Fault::RawProblem {
+            status: 422,
+            content_type: "application/problem+json".into(),
+            body: r#"{"title":"Tag is archived","status":422}"#.into(),
+        }],
+        ..MockConfig::default()
+    });
+    let all = ids(2000);
+    let dir = Dir::new();
+    let input = dir.file("ids.txt", all.join("\n"));
+    let failed = dir.path("failed.txt");
+    let run = run_against(&server, &job_args("1000", &failed, &["-f", arg(&input)]));
+    run.expect_code(1);
+    let json = balanced(&run);
+    // 1 + 20·⌈log2 1000⌉ at most, not 2·1000 − 1; and the second batch is never sent.
+    assert!(count(&json, "requests") <= 201, "{json}");
+    assert_eq!(count(&json, "confirmed"), 0, "{json}");
+    assert_eq!(count(&json, "unsent"), 1000, "{json}");
+    assert!(
+        json["stopped"]
+            .as_str()
+            .unwrap_or("")
+            .contains("refuse whole batches"),
+        "{json}"
+    );
+    assert_eq!(failed_lines(&failed).len(), 2000);
+}

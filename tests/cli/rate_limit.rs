@@ -419,3 +419,30 @@ fn while_paused_for_a_real_limit_no_request_arrives_before_the_reset() {
         );
     }
 }
+
+#[test]
+fn a_server_clock_a_second_behind_costs_few_429s() {
+    // Its resets come a second early by our clock: a client that trusts
+    // them blindly meets a 429 on every early wake.
+    let server = mock(MockConfig {
+        rate_limit: Some(RateLimit::new(4, 1)),
+        clock_offset_secs: -1,
+        ..MockConfig::default()
+    });
+    let all = ids(10);
+    let mut args = vec![
+        "tag",
+        "VIP",
+        "--batch-size",
+        "1",
+        "--concurrency",
+        "1",
+        "--output",
+        "json",
+    ];
+    args.extend(id_args(&all));
+    let run = run_against(&server, &args);
+    run.expect_code(0);
+    let json = balanced(&run);
+    assert!(count(&json, "rate_limited") <= 4, "{json}");
+}

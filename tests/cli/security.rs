@@ -546,3 +546,50 @@ fn a_redirect_loop_on_the_same_origin_ends() {
     assert!(server.request_count() <= 11, "{}", server.request_count());
     assert!(server.accepted_ids().is_empty());
 }
+
+#[test]
+fn a_same_origin_302_is_not_followed_as_it_would_drop_the_body() {
+    let server = default_mock();
+    server.push_faults([Fault::Redirect {
+        status: 302,
+        location: format!("{}/elsewhere/tags/VIP/customers", server.url()),
+    }]);
+    let run = run_against(&server, &["tag", "VIP", "cus_1", "--output", "json"]);
+    run.expect_code(1);
+    let json = balanced(&run);
+    assert_eq!(count(&json, "confirmed"), 0, "{json}");
+    assert_eq!(server.requests().len(), 1, "no GET followed the 302");
+    assert!(run.stderr.contains("redirect (302)"), "{}", run.stderr);
+}
+
+#[test]
+fn a_name_under_localhost_is_not_loopback() {
+    let run = run(tagctl().env("REBILLY_API_KEY", KEY).args([
+        "tag",
+        "VIP",
+        "cus_1",
+        "--api-url",
+        "http://api.localhost:9",
+    ]));
+    run.expect_code(2);
+    assert!(run.stderr.contains("plain http://"), "{}", run.stderr);
+}
+
+#[test]
+fn a_dry_run_without_credentials_may_name_a_plain_http_host() {
+    let run = run(tagctl().args([
+        "tag",
+        "VIP",
+        "cus_1",
+        "--dry-run",
+        "--api-url",
+        "http://example.invalid",
+    ]));
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("http://example.invalid/tags/VIP/customers"),
+        "{}",
+        run.stdout
+    );
+}
