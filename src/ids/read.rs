@@ -258,6 +258,12 @@ fn resolve_column(
         Some(c) if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) => {
             match c.parse::<usize>() {
                 Ok(n) if n >= 1 => Some(n - 1),
+                Err(_) => {
+                    return Err(Fatal::usage(format!(
+                        "--column {}: no file has that many columns",
+                        printable(c, 30)
+                    )));
+                }
                 _ => {
                     return Err(Fatal::usage(format!(
                         "--column {c}: columns are numbered from 1"
