@@ -28,15 +28,16 @@ cargo build --release --quiet --bins
 bin=target/release
 now_ms() { date +%s%3N; }
 
-start_mock() { # args... ; prints the URL
-  local out="$work/mock.$RANDOM"
+start_mock() { # VAR args... : starts a mock, sets VAR to its URL
+  local var=$1 out="$work/mock.$RANDOM"
+  shift
   "$bin/tagctl-mock" --quiet "$@" >"$out" 2>/dev/null &
   pids+=("$!")
   for _ in $(seq 100); do
     if grep -q listening "$out" 2>/dev/null; then break; fi
     sleep 0.05
   done
-  sed -n 's/.*listening on //p' "$out"
+  printf -v "$var" '%s' "$(sed -n 's/.*listening on //p' "$out")"
 }
 
 json() { python3 -c "import json,sys; d=json.load(open('$1')); print(d$2)"; }
@@ -56,7 +57,7 @@ PY
   }
 fi
 
-url=$(start_mock --no-record)
+start_mock url --no-record
 echo "mock (unlimited, not recording) at $url" >&2
 export REBILLY_API_KEY=bench-key
 
@@ -103,7 +104,7 @@ for n in $CURL_SIZES; do
 done
 
 echo
-limited=$(start_mock --rate-limit 10/2s)
+start_mock limited --rate-limit 10/2s
 ids50k="$work/ids-50k.txt"
 awk 'BEGIN { for (i = 0; i < 50000; i++) printf "cus_%08d\n", i }' >"$ids50k"
 "$bin/tagctl" --api-url "$limited" tag LIMITED -f "$ids50k" --output json --quiet >"$work/limited.json" || true
@@ -137,7 +138,7 @@ else
   awk 'BEGIN { for (i = 0; i < 10000000; i++) printf "cus_%012d\n", i }' >"$big"
 fi
 [ -f "$big" ] || awk 'BEGIN { print "customerId"; for (i = 0; i < 10000000; i++) printf "cus_%012d\n", i }' >"$big"
-first=$(start_mock --rate-limit 1/60s)
+start_mock first --rate-limit 1/60s
 t0=$(now_ms)
 "$bin/tagctl" --api-url "$first" tag FIRST -f "$big" --quiet --max-wait 0 --output json >/dev/null 2>&1 || true
 curl -s "$first/__mock/requests" | python3 -c "

@@ -92,11 +92,18 @@ fn main() -> ExitCode {
     );
     let left = std::fs::read_to_string(&failed).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&dir);
-    if tagged.len() == 5000 && exit == tagctl::Exit::Incomplete && left.is_empty() {
+    if tagged.len() == 5000
+        && exit == tagctl::Exit::Incomplete
+        && left.is_empty()
+        && statuses(429) > 0
+        && statuses(503) == 1
+    {
         println!("demo OK");
         ExitCode::SUCCESS
     } else {
-        eprintln!("demo failed: expected 5000 tagged customers, exit 1 and no IDs left");
+        eprintln!(
+            "demo failed: expected 5000 tagged customers, exit 1, no IDs left, a 429 honoured and the 503 retried"
+        );
         ExitCode::FAILURE
     }
 }

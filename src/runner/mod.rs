@@ -227,6 +227,9 @@ async fn dispatch(shared: &Arc<Shared>, rx: &mut mpsc::Receiver<Batch>, tasks: &
             batch.leave_unsent();
             continue;
         }
+        // Finished tasks are collected as we go, so a run of millions of
+        // small batches keeps constant memory.
+        while tasks.try_join_next().is_some() {}
         let shared = Arc::clone(shared);
         tasks.spawn(async move {
             worker::process(batch, &shared).await;

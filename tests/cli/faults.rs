@@ -2,8 +2,6 @@
 //! retries are accounted for, problem details of any shape are printed
 //! safely, and nothing the server sends can hang the client or eat memory.
 
-use std::io::Read;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
@@ -202,60 +200,6 @@ fn an_empty_503_is_printed_as_its_status_line() {
     let out = fails_once(Fault::Empty503, &[]);
     let lines: Vec<&str> = out.stderr.lines().map(str::trim).collect();
     assert!(lines.contains(&"503 Service Unavailable"), "{}", out.stderr);
-}
-
-/// The peak resident memory (VmHWM, in KiB) of a process, if readable.
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// Runs `tagctl <args>` against `server`, sampling its peak memory until it
-/// ends (or killing it after `limit`). Returns the run, the wall time and
-/// the highest peak seen (0 where /proc is not available).
-fn run_measured(server: &MockServer, args: &[&str], limit: Duration) -> (Run, Duration, u64) {
-    let mut cmd = process_against(server, args);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("tagctl starts");
-    let pipe = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = r.read_to_string(&mut s);
-            s
-        })
-    };
-    let stdout = pipe(Box::new(child.stdout.take().unwrap()));
-    let stderr = pipe(Box::new(child.stderr.take().unwrap()));
-    let mut peak = 0;
-    let status = loop {
-        if let Some(kib) = peak_rss_kib(child.id()) {
-            peak = peak.max(kib);
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("tagctl still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let elapsed = start.elapsed();
-    let out = Run {
-        code: status.code().unwrap_or(-1),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    };
-    (out, elapsed, peak)
 }
 
 #[test]

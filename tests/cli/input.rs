@@ -767,3 +767,35 @@ fn a_csv_row_with_an_empty_id_cell_is_invalid_not_skipped() {
     assert!(run.stderr.contains("e.csv:3:"), "{}", run.stderr);
     assert_eq!(accepted_sorted(&server), ["cus_1", "cus_2"]);
 }
+
+#[test]
+fn a_line_of_hundreds_of_megabytes_is_read_in_bounded_memory() {
+    // A sparse file: 384 MiB of NUL bytes with no newline, then two IDs.
+    let server = default_mock();
+    let dir = Dir::new();
+    let path = dir.path("huge.txt");
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.seek(SeekFrom::Start(384 << 20)).unwrap();
+        f.write_all(b"\ncus_1\ncus_2\n").unwrap();
+    }
+    let limit = std::time::Duration::from_secs(30);
+    let (run, _, peak_kib) = run_measured(
+        &server,
+        &["tag", "VIP", "-f", arg(&path), "--output", "json"],
+        limit,
+    );
+    run.expect_code(1);
+    let json = balanced(&run);
+    assert_eq!(
+        (count(&json, "invalid"), count(&json, "confirmed")),
+        (1, 2),
+        "{json}"
+    );
+    assert!(run.stderr.contains("huge.txt:1:"), "{}", run.stderr);
+    assert!(
+        peak_kib < 64 * 1024,
+        "peak RSS {peak_kib} KiB for a 384 MiB line"
+    );
+}

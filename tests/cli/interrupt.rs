@@ -320,3 +320,41 @@ fn ctrl_c_does_not_wait_for_a_pipe_that_stays_open() {
         assert!(!accepted.contains(&id), "{id} was accepted yet listed");
     }
 }
+
+#[test]
+fn after_ctrl_c_a_request_in_flight_is_waited_for_no_longer_than_the_timeout() {
+    let server = slow_mock(Duration::from_secs(3));
+    let dir = Dir::new();
+    let input = dir.file("ids.txt", ids(IDS).join("\n"));
+    let failed = dir.path("failed.txt");
+    let running = spawn(
+        &server,
+        &dir,
+        &job_args(
+            BATCH,
+            &failed,
+            &["-f", arg(&input), "--timeout", "0.5", "--max-retries", "0"],
+        ),
+    );
+    wait_for_requests(&server, 1);
+    let signalled = Instant::now();
+    running.signal("INT");
+    let run = running.finish();
+    assert!(
+        signalled.elapsed() < Duration::from_millis(1500),
+        "took {:?}",
+        signalled.elapsed()
+    );
+    run.expect_code(130);
+    let json = balanced(&run);
+    assert_eq!(
+        (
+            count(&json, "confirmed"),
+            count(&json, "failed"),
+            count(&json, "unsent")
+        ),
+        (0, 10, 40),
+        "{json}"
+    );
+    assert_eq!(failed_lines(&failed), ids(IDS));
+}

@@ -657,7 +657,7 @@ async fn async_start_serves_http2_with_prior_knowledge() {
 }
 
 /// Throughput sanity check, run by hand (set `MOCK_NO_RECORD=1` to measure counting only):
-/// `cargo test --release --test mock -- --ignored --nocapture`.
+/// `cargo test --release --test cli mock_server::throughput -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark, not a check"]
 async fn throughput_of_full_batches() {
