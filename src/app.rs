@@ -59,8 +59,11 @@ fn install_panic_hook() {
 pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Completions { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "tagctl", &mut std::io::stdout());
+            // Generated into memory: clap_complete panics on a write error,
+            // and `tagctl completions bash | head` is a broken pipe.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "tagctl", &mut script);
+            let _ = std::io::stdout().lock().write_all(&script);
             Exit::Success
         }
         Command::Tag(job) => run_job(&cli.global, job, Action::Tag),

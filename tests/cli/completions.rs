@@ -41,3 +41,21 @@ fn completions_are_up_to_date() {
 fn an_unknown_shell_is_a_usage_error() {
     run(tagctl().args(["completions", "tcsh"])).expect_code(2);
 }
+
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tagctl"))
+        .args(["completions", "zsh"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tagctl starts");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("tagctl ends");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
