@@ -324,10 +324,31 @@ fn resolve_column(
                 ))
             });
     }
-    for known in KNOWN_COLUMNS {
-        if let Some(i) = headers.iter().position(|h| h.eq_ignore_ascii_case(known)) {
-            return Ok(i);
+    // By the names' order, not the columns': in an export with both `id`
+    // and `customerId`, `id` is the row's own ID (an invoice's, an order's).
+    let known: Vec<usize> = (0..headers.len())
+        .filter(|&i| {
+            KNOWN_COLUMNS
+                .iter()
+                .any(|k| headers[i].eq_ignore_ascii_case(k))
+        })
+        .collect();
+    if let Some(&chosen) = KNOWN_COLUMNS
+        .iter()
+        .find_map(|k| known.iter().find(|&&i| headers[i].eq_ignore_ascii_case(k)))
+    {
+        if known.len() > 1 {
+            warn(format!(
+                "{name}: several ID columns ({}); using '{}' (see --column)",
+                known
+                    .iter()
+                    .map(|&i| printable(&headers[i], 40))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                printable(&headers[chosen], 40)
+            ));
         }
+        return Ok(chosen);
     }
     warn(format!(
         "{name}: no customerId/customer_id/id column in the header row; using the first column '{}' (see --column, --no-header)",

@@ -114,8 +114,16 @@ fn csv_prefers_a_customer_id_column_over_a_plain_id_column() {
     let server = default_mock();
     let dir = Dir::new();
     let csv = dir.file("invoices.csv", "id,customerId\ninv_1,cus_1\ninv_2,cus_2\n");
-    run_against(&server, &["tag", "VIP", "-f", arg(&csv)]).expect_code(0);
+    let run = run_against(&server, &["tag", "VIP", "-f", arg(&csv)]);
+    run.expect_code(0);
     assert_eq!(sent(&server), ["cus_1", "cus_2"]);
+    assert!(
+        run.stderr.contains(
+            "warning: invoices.csv: several ID columns (id, customerId); using 'customerId'"
+        ),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
