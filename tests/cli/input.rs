@@ -118,9 +118,8 @@ fn csv_prefers_a_customer_id_column_over_a_plain_id_column() {
     run.expect_code(0);
     assert_eq!(sent(&server), ["cus_1", "cus_2"]);
     assert!(
-        run.stderr.contains(
-            "warning: invoices.csv: several ID columns (id, customerId); using 'customerId'"
-        ),
+        run.stderr
+            .contains("invoices.csv: several ID columns (id, customerId); using 'customerId'"),
         "{}",
         run.stderr
     );
