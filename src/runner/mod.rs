@@ -307,7 +307,7 @@ fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Resul
     let result = read_all(sources, &mut |origin, raw| {
         read += 1;
         records += 1;
-        if records % PROGRESS_EVERY == 0 {
+        if records.is_multiple_of(PROGRESS_EVERY) {
             shared.progress.store(records, Ordering::Relaxed);
         }
         match filter.judge(raw) {
