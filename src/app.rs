@@ -79,7 +79,7 @@ fn run_job(global: &GlobalArgs, job: JobArgs, action: Action) -> Exit {
     } else {
         Verbosity::Normal
     };
-    let reporter = Arc::new(Reporter::new(verbosity, true));
+    let reporter = Arc::new(Reporter::new(verbosity));
     match prepare(global, &job, action, &reporter) {
         Ok(prepared) => execute(global, job, action, prepared, reporter),
         Err(fatal) => {

@@ -304,8 +304,9 @@ impl Batch {
         self.tried
     }
 
-    /// Marks whether a request for this batch may have been acted on; a 429
-    /// is not, so the runner sets this back after one.
+    /// Marks whether a request for this batch may have been acted on. A
+    /// refusal (429, 401/403, 422) was not, so the runner sets this back
+    /// after one.
     pub fn set_tried(&mut self, tried: bool) {
         self.tried = tried;
     }

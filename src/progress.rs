@@ -32,11 +32,10 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    /// A reporter; `bar` asks for a progress bar, drawn only when standard
-    /// error is a terminal.
-    pub fn new(verbosity: Verbosity, bar: bool) -> Reporter {
-        let bar = (bar
-            && verbosity != Verbosity::Quiet
+    /// A reporter, with a progress bar when standard error is a terminal
+    /// and it is not quiet.
+    pub fn new(verbosity: Verbosity) -> Reporter {
+        let bar = (verbosity != Verbosity::Quiet
             && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
@@ -61,11 +60,6 @@ impl Reporter {
             verbosity,
             invalid_shown: AtomicU64::new(0),
         }
-    }
-
-    /// A reporter that prints nothing but errors and draws no bar (tests).
-    pub fn quiet() -> Reporter {
-        Reporter::new(Verbosity::Quiet, false)
     }
 
     /// Whether per-request lines are wanted.

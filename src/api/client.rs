@@ -60,7 +60,8 @@ pub enum Outcome {
     Invalid(Problem),
     /// Any other answer, not worth repeating.
     Refused(Problem),
-    /// A redirect this client refused to follow (another origin, or too many).
+    /// A redirect this client refused to follow: any but a 307/308 to the
+    /// same origin, or too many.
     Redirect {
         /// The redirect's status.
         status: u16,

@@ -159,9 +159,7 @@ pub fn clean(s: &str, max: usize) -> String {
             space = !out.is_empty();
             continue;
         }
-        if c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        {
+        if crate::ids::validate::is_unsafe_char(c) {
             continue;
         }
         if space {

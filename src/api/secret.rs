@@ -5,8 +5,8 @@ use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use crate::exit::Fatal;
 
 /// A secret string: `Debug` and `Display` print `***`. The only way to the
-/// value is [`Secret::expose`], which is called in one place, when the
-/// request header is built.
+/// value is [`Secret::expose`], called only to check it and to build the
+/// request header.
 ///
 /// ```
 /// let key = tagctl::api::Secret::new("sk_live_abc");

@@ -73,12 +73,6 @@ impl IdSet {
         self.table.is_empty()
     }
 
-    /// Heap bytes held, for the benchmarks.
-    pub fn heap_bytes(&self) -> usize {
-        self.chunks.iter().map(Vec::capacity).sum::<usize>()
-            + self.table.capacity() * (std::mem::size_of::<u64>() + 1)
-    }
-
     fn store(&mut self, id: &[u8]) -> u64 {
         let need_new = match self.chunks.last() {
             Some(c) => c.len() + id.len() > CHUNK,

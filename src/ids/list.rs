@@ -58,6 +58,17 @@ impl IdList {
         (!self.is_empty()).then(|| (self.get(0), self.get(self.len() - 1)))
     }
 
+    /// `1000 IDs, a … z` or `1 ID, a`, for messages.
+    pub fn describe(&self) -> String {
+        match self.bounds() {
+            Some((first, last)) if self.len() > 1 => {
+                format!("{} IDs, {first} … {last}", self.len())
+            }
+            Some((only, _)) => format!("1 ID, {only}"),
+            None => "no IDs".into(),
+        }
+    }
+
     /// Splits into the first half and the second half.
     pub fn halves(&self) -> (IdList, IdList) {
         let mid = self.len() / 2;

@@ -52,29 +52,16 @@ impl Filter {
             Raw::MissingColumn => return Verdict::Invalid(InvalidId::MissingColumn),
             Raw::Empty => return Verdict::Invalid(InvalidId::Empty),
         };
-        if let Err(why) = check_id(field) {
-            let why = if why == InvalidId::BadCharacter && std::str::from_utf8(field).is_err() {
-                InvalidId::NotUtf8
-            } else {
-                why
-            };
-            return Verdict::Invalid(why);
-        }
+        let id = match check_id(field) {
+            Ok(id) => id,
+            Err(why) => return Verdict::Invalid(why),
+        };
         if let Some(seen) = &mut self.seen
             && !seen.insert(field)
         {
             return Verdict::Duplicate;
         }
-        // check_id admits ASCII only, so this cannot fail.
-        match std::str::from_utf8(field) {
-            Ok(id) => Verdict::New(id),
-            Err(_) => Verdict::Invalid(InvalidId::NotUtf8),
-        }
-    }
-
-    /// Heap bytes held by the de-duplication set.
-    pub fn heap_bytes(&self) -> usize {
-        self.seen.as_ref().map_or(0, IdSet::heap_bytes)
+        Verdict::New(id)
     }
 }
 

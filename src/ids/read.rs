@@ -19,8 +19,9 @@ use crate::ids::validate::printable;
 /// The longest line kept from a plain ID list; a longer one is reported as
 /// invalid without being held in memory (a valid ID has 50 bytes at most).
 pub const MAX_LINE: usize = 4096;
-/// The longest physical line a CSV reader may see before giving up.
-pub const MAX_CSV_LINE: usize = 1 << 20;
+/// The longest CSV record (a row, quoted newlines included) read before
+/// giving up.
+pub const MAX_CSV_RECORD: usize = 1 << 20;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 const KNOWN_COLUMNS: [&str; 4] = ["customerid", "customer_id", "customer id", "id"];
@@ -561,7 +562,7 @@ pub fn trim(bytes: &[u8]) -> &[u8] {
     }
 }
 
-/// Fails a read once one CSV record grows past [`MAX_CSV_LINE`], so that a
+/// Fails a read once one CSV record grows past [`MAX_CSV_RECORD`], so that a
 /// file with no newline, or a quote that is never closed, cannot make the
 /// parser buffer gigabytes. It also notes where the newlines and quotes are:
 /// the parser's own line count skips blank lines and miscounts CRLF, and an
@@ -623,12 +624,12 @@ impl<R> LineLimit<R> {
 
 impl<R: Read> Read for LineLimit<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.offset - self.record_start > MAX_CSV_LINE as u64 {
+        if self.offset - self.record_start > MAX_CSV_RECORD as u64 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
                     "a row is longer than {} MiB (a quote that is never closed?)",
-                    MAX_CSV_LINE >> 20
+                    MAX_CSV_RECORD >> 20
                 ),
             ));
         }
@@ -689,12 +690,12 @@ mod tests {
 
     #[test]
     fn line_limit_fails_long_records_only() {
-        let data = vec![b'a'; MAX_CSV_LINE + 10_000];
+        let data = vec![b'a'; MAX_CSV_RECORD + 10_000];
         let mut r = LineLimit::new(&data[..]);
         assert!(io::copy(&mut r, &mut io::sink()).is_err());
         let mut ok = Vec::new();
         for _ in 0..3 {
-            ok.extend(std::iter::repeat_n(b'a', MAX_CSV_LINE / 2));
+            ok.extend(std::iter::repeat_n(b'a', MAX_CSV_RECORD / 2));
             ok.push(b'\n');
         }
         let mut csv = csv::ReaderBuilder::new()

@@ -47,22 +47,28 @@ const fn id_byte_table() -> [bool; 256] {
 
 static ID_BYTES: [bool; 256] = id_byte_table();
 
-/// Checks a trimmed, non-empty ID against `^[@~\-\.\w]+$` and the length limit.
+/// Checks a trimmed, non-empty ID against `^[@~\-\.\w]+$` and the length
+/// limit, and hands it back as text (the pattern admits ASCII only).
 ///
 /// ```
 /// use tagctl::ids::{check_id, InvalidId};
-/// assert!(check_id(b"cus_01HX-9@a.b~c").is_ok());
+/// assert_eq!(check_id(b"cus_01HX-9@a.b~c"), Ok("cus_01HX-9@a.b~c"));
 /// assert_eq!(check_id(b"cus 1"), Err(InvalidId::BadCharacter));
+/// assert_eq!(check_id(b"\xff"), Err(InvalidId::NotUtf8));
 /// ```
 #[inline]
-pub fn check_id(id: &[u8]) -> Result<(), InvalidId> {
-    if id.len() > MAX_ID_LEN {
-        return Err(InvalidId::TooLong);
-    }
+pub fn check_id(id: &[u8]) -> Result<&str, InvalidId> {
     if id.iter().all(|&b| ID_BYTES[b as usize]) {
-        Ok(())
-    } else {
-        Err(InvalidId::BadCharacter)
+        if id.len() > MAX_ID_LEN {
+            return Err(InvalidId::TooLong);
+        }
+        // Only ASCII bytes passed, so this is valid UTF-8.
+        return std::str::from_utf8(id).map_err(|_| InvalidId::NotUtf8);
+    }
+    match std::str::from_utf8(id) {
+        Err(_) => Err(InvalidId::NotUtf8),
+        Ok(s) if s.chars().count() > MAX_ID_LEN => Err(InvalidId::TooLong),
+        Ok(_) => Err(InvalidId::BadCharacter),
     }
 }
 
@@ -95,6 +101,13 @@ fn describe_char(c: char) -> String {
     }
 }
 
+/// Control characters (terminal escapes among them) and the invisible or
+/// bidirectional marks that can disguise text: never printed as they are.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Renders untrusted input for a one-line message: control characters
 /// escaped, at most `max` characters, so a hostile file cannot draw on the
 /// terminal or flood it.
@@ -105,9 +118,7 @@ pub fn printable(s: &str, max: usize) -> String {
             out.push('…');
             break;
         }
-        if c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        {
+        if is_unsafe_char(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -123,7 +134,7 @@ mod tests {
     #[test]
     fn ids_follow_the_api_pattern() {
         for ok in ["cus_1", "a", "A-b.c~d@e_f", "0123456789", &"x".repeat(50)] {
-            assert_eq!(check_id(ok.as_bytes()), Ok(()), "{ok}");
+            assert_eq!(check_id(ok.as_bytes()), Ok(ok), "{ok}");
         }
         assert_eq!(check_id("x".repeat(51).as_bytes()), Err(InvalidId::TooLong));
         for bad in ["a b", "a,b", "a/b", "é", "a+b", "a\tb", "'a'", "a\"b"] {

@@ -162,7 +162,7 @@ impl Gate {
     }
 
     /// Counts a 429 and returns how many came in a row.
-    pub fn limited(&self) -> u32 {
+    pub fn count_429(&self) -> u32 {
         self.limited_streak.fetch_add(1, Ordering::Relaxed) + 1
     }
 

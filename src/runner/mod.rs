@@ -200,9 +200,8 @@ pub async fn run(
     }
 }
 
-/// Hands batches to workers, at most `concurrency` at a time; once the run
-/// stops, the rest of the input is still read and counted as unsent, so that
-/// `--failed-ids` holds everything a rerun needs.
+/// Hands batches to workers, at most `concurrency` at a time, until the
+/// input ends or the run stops ([`drain`] then deals with the rest).
 async fn dispatch(shared: &Arc<Shared>, rx: &mut mpsc::Receiver<Batch>, tasks: &mut JoinSet<()>) {
     let slots = Arc::new(Semaphore::new(shared.config.concurrency));
     loop {
@@ -278,11 +277,7 @@ async fn drain(shared: &Shared, rx: &mut mpsc::Receiver<Batch>, limit: Drain) ->
 }
 
 fn print_dry_run(shared: &Shared, batch: &Batch, out: DryRunOutput) {
-    let ids = match batch.ids().bounds() {
-        Some((first, last)) if batch.len() > 1 => format!("{} IDs: {first} … {last}", batch.len()),
-        Some((only, _)) => format!("1 ID: {only}"),
-        None => "no IDs".into(),
-    };
+    let ids = batch.ids().describe();
     let line = format!(
         "{} {} ({ids})",
         shared.client.method(),

@@ -1,7 +1,6 @@
 //! Stopping a run: the first reason wins, and everyone waiting is woken.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Notify;
 
@@ -27,8 +26,7 @@ pub struct Stop {
 
 #[derive(Default)]
 struct Inner {
-    stopping: AtomicBool,
-    reason: Mutex<Option<StopReason>>,
+    reason: OnceLock<StopReason>,
     notify: Notify,
 }
 
@@ -38,30 +36,22 @@ impl Stop {
         Stop::default()
     }
 
-    /// Raises the signal; the first reason is kept.
-    pub fn request(&self, reason: StopReason) {
-        {
-            let mut r = self.inner.reason.lock().unwrap_or_else(|p| p.into_inner());
-            if r.is_none() {
-                *r = Some(reason);
-            }
-        }
-        self.inner.stopping.store(true, Ordering::SeqCst);
+    /// Raises the signal; the first reason is kept. True for the caller
+    /// whose reason it is, so that exactly one of them reports it.
+    pub fn request(&self, reason: StopReason) -> bool {
+        let first = self.inner.reason.set(reason).is_ok();
         self.inner.notify.notify_waiters();
+        first
     }
 
     /// Whether the signal is raised.
     pub fn is_stopping(&self) -> bool {
-        self.inner.stopping.load(Ordering::SeqCst)
+        self.inner.reason.get().is_some()
     }
 
     /// Why the run is stopping, if it is.
     pub fn reason(&self) -> Option<StopReason> {
-        self.inner
-            .reason
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.inner.reason.get().cloned()
     }
 
     /// Resolves once the signal is raised.

@@ -96,10 +96,8 @@ async fn send_until_settled(
         let pause = rate_wait
             .map(|(wait, _)| wait)
             .filter(|wait| *wait <= config.max_wait);
-        let first_to_give_up = rate_wait.is_some() && pause.is_none() && !shared.stop.is_stopping();
-        if rate_wait.is_some() && pause.is_none() {
-            shared.stop.request(StopReason::MaxWait);
-        }
+        let first_to_give_up =
+            rate_wait.is_some() && pause.is_none() && shared.stop.request(StopReason::MaxWait);
         shared.gate.done(admission, reply.rate, pause);
         if rate_wait.is_none() && reply.status.is_some() {
             shared.gate.relieved();
@@ -164,7 +162,7 @@ async fn send_until_settled(
             }
             Outcome::Unauthorized(problem) => {
                 log(shared, &batch, attempt, &reply, None);
-                if !shared.stop.is_stopping() {
+                if shared.stop.request(StopReason::Unauthorized) {
                     shared.reporter.error(
                         &format!(
                             "the API refused the {}; stopping",
@@ -177,7 +175,6 @@ async fn send_until_settled(
                         &problem.render(),
                     );
                 }
-                shared.stop.request(StopReason::Unauthorized);
                 batch.set_tried(was_tried);
                 batch.fail();
                 return None;
@@ -222,9 +219,7 @@ async fn send_until_settled(
                         String::new()
                     }
                 );
-                if !shared.stop.is_stopping() {
-                    shared.reporter.error(&message, &[]);
-                }
+
                 ledger.problem(&Problem {
                     status: (*status > 0).then_some(*status),
                     kind: None,
@@ -233,7 +228,9 @@ async fn send_until_settled(
                     instance: None,
                     invalid_fields: Vec::new(),
                 });
-                shared.stop.request(StopReason::Fatal(message));
+                if shared.stop.request(StopReason::Fatal(message.clone())) {
+                    shared.reporter.error(&message, &[]);
+                }
                 batch.fail();
                 return None;
             }
@@ -314,7 +311,7 @@ fn isolate(batch: Batch, problem: &Problem, shared: &Shared) -> Option<Vec<Batch
 /// 429s.
 fn rate_limit_wait(shared: &Shared, reply: &Reply, retries: u32) -> (Duration, WaitSource) {
     let gate = &shared.gate;
-    let streak = gate.limited();
+    let streak = gate.count_429();
     let mut now = SystemTime::now() - gate.clock_ahead();
     if let Some(passed) = reset_passed_by(&reply.hints, now) {
         // Still refused after the reset by our clock: it runs ahead, by at
@@ -377,13 +374,7 @@ fn give_up(shared: &Shared, batch: Batch, attempts: u32, problem: &Problem) {
 }
 
 fn describe(batch: &Batch) -> String {
-    match batch.ids().bounds() {
-        Some((a, b)) if batch.len() > 1 => {
-            format!("batch {} ({} IDs, {a} … {b})", batch.seq(), batch.len())
-        }
-        Some((a, _)) => format!("batch {} (1 ID, {a})", batch.seq()),
-        None => format!("batch {}", batch.seq()),
-    }
+    format!("batch {} ({})", batch.seq(), batch.ids().describe())
 }
 
 fn secs(d: Duration) -> String {
