@@ -89,13 +89,18 @@ impl Problem {
         }
     }
 
+    /// `status title`, the first line of [`Problem::render`].
+    pub fn headline(&self) -> String {
+        match self.status {
+            Some(s) => format!("{s} {}", self.title),
+            None => self.title.clone(),
+        }
+    }
+
     /// The lines for standard error: `status title`, then the detail, each
     /// invalid field as `field: message`, then type and instance.
     pub fn render(&self) -> Vec<String> {
-        let mut lines = vec![match self.status {
-            Some(s) => format!("{s} {}", self.title),
-            None => self.title.clone(),
-        }];
+        let mut lines = vec![self.headline()];
         if let Some(d) = &self.detail {
             lines.push(d.clone());
         }

@@ -173,10 +173,7 @@ pub fn open(spec: &InputSpec, warn: &mut dyn FnMut(String)) -> Result<Vec<Opened
                     .delimiter(delimiter)
                     .has_headers(spec.header)
                     .flexible(true)
-                    .from_reader(LineLimit::new(std::mem::replace(
-                        &mut reader,
-                        Box::new(io::empty()),
-                    )));
+                    .from_reader(LineLimit::new(reader));
                 let column = resolve_column(&mut csv, spec, &name, warn)?;
                 Kind::Csv {
                     reader: Box::new(csv),
@@ -513,12 +510,17 @@ fn read_csv(
         let end = reader.position().byte();
         let first_line = reader.get_mut().record_line();
         let (last_line, quotes) = reader.get_mut().end_record(end);
-        let inside: u64 = record
-            .iter()
-            .map(|f| memchr::memchr_iter(b'\n', f).count() as u64)
-            .sum();
+        // A one-line record (the common case) holds no newline to count.
+        let inside: u64 = if last_line > first_line {
+            record
+                .iter()
+                .map(|f| memchr::memchr_iter(b'\n', f).count() as u64)
+                .sum()
+        } else {
+            0
+        };
         let line = last_line.saturating_sub(inside).max(1);
-        if inside > 0 && quotes % 2 == 1 {
+        if inside > 0 && !quotes.is_multiple_of(2) {
             // The parser is lenient: an unclosed quote silently swallows
             // every row after it. Say so rather than drop them.
             return Err(fail(

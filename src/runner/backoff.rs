@@ -15,6 +15,9 @@ pub const ABSURD_WAIT: Duration = Duration::from_secs(24 * 3600);
 /// may turn a hair after it: arriving a little late costs nothing, a little
 /// early costs a 429.
 pub const RESET_MARGIN: Duration = Duration::from_millis(30);
+/// The most this machine's clock is believed to run ahead of the server's:
+/// a confused server must not be able to stall the run.
+pub const MAX_CLOCK_AHEAD: Duration = Duration::from_secs(10);
 /// Below this difference between the server's `Date` and this machine's
 /// clock, the local clock is trusted (`Date` itself is only whole seconds).
 const SKEW_TOLERANCE: Duration = Duration::from_secs(2);
@@ -113,9 +116,8 @@ pub fn server_wait(hints: &TimeHints, now: SystemTime) -> Option<(Duration, Wait
             .ok()
             .filter(|d| !d.is_zero() && *d <= ABSURD_WAIT)
     };
-    if let Some(reset) = hints.reset_at
-        && let Ok(secs) = u64::try_from(reset)
-        && let Some(d) = until(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+    if let Some(reset) = reset_time(hints)
+        && let Some(d) = until(reset)
     {
         return Some((d + RESET_MARGIN, WaitSource::RateLimitReset));
     }
@@ -130,11 +132,16 @@ pub fn server_wait(hints: &TimeHints, now: SystemTime) -> Option<(Duration, Wait
 /// the past: the server still refuses until then, so this machine's clock
 /// must run ahead of the server's by at least that much.
 pub fn reset_passed_by(hints: &TimeHints, now: SystemTime) -> Option<Duration> {
-    let reset = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(hints.reset_at?).ok()?);
     server_now(hints, now)
-        .duration_since(reset)
+        .duration_since(reset_time(hints)?)
         .ok()
-        .filter(|d| *d <= Duration::from_secs(10))
+        .filter(|d| *d <= MAX_CLOCK_AHEAD)
+}
+
+/// `X-RateLimit-Retry-After` as a time; `None` before the epoch.
+fn reset_time(hints: &TimeHints) -> Option<SystemTime> {
+    let secs = u64::try_from(hints.reset_at?).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 #[cfg(test)]

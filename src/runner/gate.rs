@@ -17,6 +17,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::backoff::MAX_CLOCK_AHEAD;
 use super::stop::Stop;
 use crate::api::RateHeaders;
 
@@ -176,10 +177,10 @@ impl Gate {
         Duration::from_millis(self.ahead_ms.load(Ordering::Relaxed))
     }
 
-    /// Learns that the clock runs ahead by at least `ahead` (capped at 10 s,
-    /// so a confused server cannot stall the run).
+    /// Learns that the clock runs ahead by at least `ahead` (capped at
+    /// [`MAX_CLOCK_AHEAD`]).
     pub fn learn_clock_ahead(&self, ahead: Duration) {
-        let ms = ahead.as_millis().min(10_000) as u64;
+        let ms = ahead.min(MAX_CLOCK_AHEAD).as_millis() as u64;
         self.ahead_ms.fetch_max(ms, Ordering::Relaxed);
     }
 

@@ -203,7 +203,7 @@ async fn send_until_settled(
                 if fatal {
                     shared.stop.request(StopReason::Fatal(format!(
                         "the API answered {}",
-                        problem.render()[0]
+                        problem.headline()
                     )));
                 }
                 batch.fail();
