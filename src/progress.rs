@@ -62,6 +62,11 @@ impl Reporter {
         }
     }
 
+    /// Whether a progress bar is drawn.
+    pub fn has_bar(&self) -> bool {
+        self.bar.is_some()
+    }
+
     /// Whether per-request lines are wanted.
     pub fn is_verbose(&self) -> bool {
         self.verbosity == Verbosity::Verbose

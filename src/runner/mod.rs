@@ -140,9 +140,10 @@ pub async fn run(
             };
         }
     };
-    let ticker = tokio::spawn({
+    // The progress bar's clock; nothing to draw, nothing to tick.
+    let ticker = shared.reporter.has_bar().then(|| {
         let (shared, done) = (Arc::clone(&shared), Arc::clone(&reading_done));
-        async move {
+        tokio::spawn(async move {
             loop {
                 let counts = shared.ledger.counts();
                 shared.reporter.update(
@@ -152,7 +153,7 @@ pub async fn run(
                 );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-        }
+        })
     });
 
     let mut tasks = JoinSet::new();
@@ -185,7 +186,9 @@ pub async fn run(
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    ticker.abort();
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
     let read_error = if reading_done.load(Ordering::SeqCst) {
         feeder.join().ok().and_then(Result::err)
     } else {
