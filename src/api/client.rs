@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode, redirect};
 
 use super::endpoint::{Endpoint, redacted, same_origin};
 use super::problem::Problem;
-use super::secret::Credentials;
+use super::secret::{Credentials, Secret};
 use crate::exit::Fatal;
 
 /// A response body is read up to this size; a server that streams without
@@ -140,6 +140,9 @@ pub struct Client {
     endpoint: Endpoint,
     method: Method,
     auth: Option<(HeaderName, HeaderValue)>,
+    /// The credential itself, to scrub from anything the server sends back:
+    /// a server or proxy that echoes the key must not make us print it.
+    secret: Option<Secret>,
     timeout: Duration,
 }
 
@@ -189,6 +192,9 @@ impl Client {
             endpoint,
             method: action.method(),
             auth,
+            secret: credentials.map(|c| match c {
+                Credentials::ApiKey(s) | Credentials::Jwt(s) => s.clone(),
+            }),
             timeout,
         })
     }
@@ -201,6 +207,13 @@ impl Client {
     /// The endpoint, for messages.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    fn scrub(&self, text: String) -> String {
+        match &self.secret {
+            Some(secret) if text.contains(secret.expose()) => text.replace(secret.expose(), "***"),
+            _ => text,
+        }
     }
 
     /// Sends one batch body and classifies the answer.
@@ -251,12 +264,15 @@ impl Client {
         } else if status.is_redirection() {
             Outcome::Redirect {
                 status: status.as_u16(),
-                location: location(&headers, response.url()),
+                location: self.scrub(location(&headers, response.url())),
             }
         } else {
             let body = read_capped(&mut response).await;
             let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
-            let problem = Problem::from_response(status.as_u16(), content_type, &body);
+            let mut problem = Problem::from_response(status.as_u16(), content_type, &body);
+            if let Some(secret) = &self.secret {
+                problem.redact(secret.expose());
+            }
             match status.as_u16() {
                 429 => Outcome::RateLimited(problem),
                 408 | 500..=599 => Outcome::ServerError(problem),

@@ -89,6 +89,29 @@ impl Problem {
         }
     }
 
+    /// Replaces every occurrence of `secret` in the text with `***`.
+    pub fn redact(&mut self, secret: &str) {
+        if secret.is_empty() {
+            return;
+        }
+        let scrub = |s: &mut String| {
+            if s.contains(secret) {
+                *s = s.replace(secret, "***");
+            }
+        };
+        scrub(&mut self.title);
+        for s in [&mut self.kind, &mut self.detail, &mut self.instance]
+            .into_iter()
+            .flatten()
+        {
+            scrub(s);
+        }
+        for f in &mut self.invalid_fields {
+            scrub(&mut f.field);
+            scrub(&mut f.message);
+        }
+    }
+
     /// `status title`, the first line of [`Problem::render`].
     pub fn headline(&self) -> String {
         match self.status {
@@ -233,6 +256,15 @@ mod tests {
         assert_eq!(p.detail.as_deref(), Some("502 Bad Gateway Bad Gateway"));
         let p = Problem::from_response(503, None, b"");
         assert_eq!(p.render(), ["503 Service Unavailable"]);
+    }
+
+    #[test]
+    fn an_echoed_secret_is_redacted() {
+        let body = br#"{"title":"Bad key sk_1","detail":"API key sk_1 is revoked","instance":"/k/sk_1","invalidFields":[{"field":"sk_1","message":"sk_1!"}]}"#;
+        let mut p = Problem::from_response(401, Some("application/json"), body);
+        p.redact("sk_1");
+        assert!(!format!("{p:?}").contains("sk_1"), "{p:?}");
+        assert_eq!(p.detail.as_deref(), Some("API key *** is revoked"));
     }
 
     #[test]

@@ -55,6 +55,13 @@ impl Backoff {
             .unwrap_or(self.cap)
     }
 
+    /// At least half the ceiling, at most all of it ("equal jitter"): for a
+    /// 429 that gave no time, where coming back at once is never right.
+    pub fn patient_delay(&self, retry: u32) -> Duration {
+        let ceiling = self.ceiling(retry);
+        ceiling / 2 + (ceiling / 2).mul_f64(fastrand::f64())
+    }
+
     /// The delay before the `retry`-th retry: uniform in `[0, ceiling]`
     /// ("full jitter"), so that many clients hit by the same outage do not
     /// return in step. backon's own jitter adds to the delay instead of
@@ -138,11 +145,21 @@ pub fn reset_passed_by(hints: &TimeHints, now: SystemTime) -> Option<Duration> {
         .filter(|d| *d <= MAX_CLOCK_AHEAD)
 }
 
-/// `X-RateLimit-Retry-After` as a time; `None` before the epoch.
+/// `X-RateLimit-Retry-After` as a time; `None` before the epoch. The
+/// header is in seconds, but a value past the year 5000 can only be
+/// milliseconds, and is read as such.
 fn reset_time(hints: &TimeHints) -> Option<SystemTime> {
-    let secs = u64::try_from(hints.reset_at?).ok()?;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+    let value = u64::try_from(hints.reset_at?).ok()?;
+    let since_epoch = if value >= MILLISECOND_TIMESTAMPS {
+        Duration::from_millis(value)
+    } else {
+        Duration::from_secs(value)
+    };
+    Some(SystemTime::UNIX_EPOCH + since_epoch)
 }
+
+/// 10^11 seconds is the year 5138; 10^11 milliseconds is 1973.
+const MILLISECOND_TIMESTAMPS: u64 = 100_000_000_000;
 
 #[cfg(test)]
 mod tests {
@@ -193,6 +210,20 @@ mod tests {
         assert_eq!(
             server_wait(&h, now),
             Some((Duration::from_secs(2), WaitSource::RetryAfter))
+        );
+    }
+
+    #[test]
+    fn a_millisecond_timestamp_is_read_as_one() {
+        let now = at(1_700_000_000);
+        let mut h = hints(Some(1_700_000_002_500), None, None);
+        h.received = now;
+        assert_eq!(
+            server_wait(&h, now),
+            Some((
+                Duration::from_millis(2500) + RESET_MARGIN,
+                WaitSource::RateLimitReset
+            ))
         );
     }
 

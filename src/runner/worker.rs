@@ -3,10 +3,17 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::backoff::{WaitSource, reset_passed_by, server_wait};
+use super::backoff::{Backoff, WaitSource, reset_passed_by, server_wait};
 use super::{Shared, StopReason};
 use crate::api::{Outcome, Problem, Reply};
 use crate::ledger::{Batch, Tally};
+
+/// After a 429 that says nothing of when to return: a second at first,
+/// doubling to half a minute.
+const RATE_LIMIT_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(1),
+    cap: Duration::from_secs(30),
+};
 
 /// What the clock correction adds beyond what a stale reset proved, so the
 /// next try lands after the reset rather than on it.
@@ -328,7 +335,7 @@ fn rate_limit_wait(shared: &Shared, reply: &Reply, retries: u32) -> (Duration, W
     }
     server_wait(&reply.hints, now).unwrap_or_else(|| {
         let retry = retries.max(streak.saturating_sub(1));
-        (shared.config.backoff.delay(retry), WaitSource::Backoff)
+        (RATE_LIMIT_BACKOFF.patient_delay(retry), WaitSource::Backoff)
     })
 }
 

@@ -593,3 +593,25 @@ fn a_dry_run_without_credentials_may_name_a_plain_http_host() {
         run.stdout
     );
 }
+
+#[test]
+fn a_key_echoed_back_by_the_server_is_not_printed() {
+    let server = default_mock();
+    let body = format!(
+        r#"{{"title":"Unauthorized","status":401,"detail":"API key {KEY} is revoked","instance":"/keys/{KEY}"}}"#
+    );
+    server.push_faults([Fault::RawProblem {
+        status: 401,
+        content_type: "application/problem+json".into(),
+        body,
+    }]);
+    let run = run_against(&server, &["tag", "VIP", "cus_1", "-v", "--output", "json"]);
+    run.expect_code(4);
+    assert!(!run.stderr.contains(KEY), "{}", run.stderr);
+    assert!(!run.stdout.contains(KEY), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("API key *** is revoked"),
+        "{}",
+        run.stderr
+    );
+}
