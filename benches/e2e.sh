@@ -24,7 +24,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "building release binaries..." >&2
-cargo build --release --quiet --bins
+cargo build --release --quiet --bin tagctl --bin tagctl-mock
 bin=target/release
 now_ms() { date +%s%3N; }
 

@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
-use tagctl::mock::{Fault, MockConfig, MockServer, RateLimit};
+use tagctl_mock::{Fault, MockConfig, MockServer, RateLimit};
 
 fn main() -> ExitCode {
     let server = MockServer::start_background(MockConfig {

@@ -13,7 +13,6 @@ pub mod cli;
 pub mod exit;
 pub mod ids;
 pub mod ledger;
-pub mod mock;
 pub mod progress;
 pub mod runner;
 pub mod summary;

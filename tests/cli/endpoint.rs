@@ -10,7 +10,7 @@ fn batches(server: &MockServer) -> Vec<Vec<String>> {
 
 /// The only request the server received.
 #[track_caller]
-fn only_request(server: &MockServer) -> tagctl::mock::RecordedRequest {
+fn only_request(server: &MockServer) -> tagctl_mock::RecordedRequest {
     let mut requests = server.requests();
     assert_eq!(requests.len(), 1, "{requests:#?}");
     requests.remove(0)

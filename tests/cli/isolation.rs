@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::support::*;
-use tagctl::mock::InvalidFieldsStyle;
+use tagctl_mock::InvalidFieldsStyle;
 
 /// A mock that answers 422 "Customer not found" for `bad`, naming them in `style`.
 fn rejecting(bad: &[String], style: InvalidFieldsStyle) -> MockServer {

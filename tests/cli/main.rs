@@ -11,7 +11,6 @@ mod faults;
 mod input;
 mod interrupt;
 mod isolation;
-mod mock_server;
 mod output;
 mod properties;
 mod rate_limit;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use tagctl::mock::InvalidFieldsStyle;
+use tagctl_mock::InvalidFieldsStyle;
 
 use crate::support::*;
 

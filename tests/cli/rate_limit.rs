@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use tagctl::mock::{RecordedRequest, RetryAfterStyle};
+use tagctl_mock::{RecordedRequest, RetryAfterStyle};
 
 use crate::support::*;
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 #[allow(unused_imports)] // each test module uses a different part
-pub use tagctl::mock::{Fault, MockConfig, MockServer, RateLimit};
+pub use tagctl_mock::{Fault, MockConfig, MockServer, RateLimit};
 
 /// The key the tests authenticate with.
 pub const KEY: &str = "sk_test_SECRET_9f8e7d";

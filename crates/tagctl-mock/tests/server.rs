@@ -6,7 +6,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tagctl::mock::{
+use tagctl_mock::{
     Fault, InvalidFieldsStyle, MockConfig, MockServer, ProblemContentType, RateLimit,
     RetryAfterStyle,
 };
@@ -657,7 +657,7 @@ async fn async_start_serves_http2_with_prior_knowledge() {
 }
 
 /// Throughput sanity check, run by hand (set `MOCK_NO_RECORD=1` to measure counting only):
-/// `cargo test --release --test cli mock_server::throughput -- --ignored --nocapture`.
+/// `cargo test --release -p tagctl-mock --test server throughput -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark, not a check"]
 async fn throughput_of_full_batches() {

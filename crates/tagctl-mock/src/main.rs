@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
-use tagctl::mock::{
+use tagctl_mock::{
     Fault, InvalidFieldsStyle, MockConfig, MockServer, ProblemContentType, RateLimit,
     RetryAfterStyle,
 };
