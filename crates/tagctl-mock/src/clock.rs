@@ -63,6 +63,29 @@ pub(crate) fn http_date_of_unix(secs: i64) -> String {
     httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
+/// `t` as an RFC 3339 UTC timestamp to the second (`2024-04-15T13:25:00Z`), the API's
+/// `date-time` format.
+pub(crate) fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
 /// The counter of the current window.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct WindowCounter {
@@ -184,5 +207,14 @@ mod tests {
             http_date_of_unix(1_713_187_500),
             "Mon, 15 Apr 2024 13:25:00 GMT"
         );
+    }
+
+    #[test]
+    fn rfc3339_dates() {
+        let at = |s: u64| rfc3339(UNIX_EPOCH + Duration::from_secs(s));
+        assert_eq!(at(0), "1970-01-01T00:00:00Z");
+        assert_eq!(at(1_713_187_500), "2024-04-15T13:25:00Z");
+        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(at(4_102_444_799), "2099-12-31T23:59:59Z");
     }
 }

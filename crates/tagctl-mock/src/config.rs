@@ -1,6 +1,6 @@
 //! Options that shape the mock's behaviour, and their textual forms for the CLI.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -187,6 +187,187 @@ impl ProblemContentType {
     }
 }
 
+/// Which customers exist. A write's IDs that are not customers are ignored (the 204 says
+/// nothing, as Rebilly's does); a read does not return them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Universe {
+    /// Every well-formed ID is a customer (the default). Listing without an `id` filter
+    /// shows the customers some write has reached, in ID order.
+    #[default]
+    All,
+    /// Exactly `n` customers, `cus_00000`, `cus_00001`, … (`cus_{i:05}`, so the 5 digits
+    /// grow past 99999): the IDs the tests' helpers make.
+    Numbered(u64),
+    /// Exactly these customers.
+    Listed(BTreeSet<String>),
+}
+
+impl Universe {
+    /// Whether `id` is a customer.
+    pub fn contains(&self, id: &str) -> bool {
+        match self {
+            Universe::All => true,
+            Universe::Listed(ids) => ids.contains(id),
+            Universe::Numbered(n) => numbered_index(id).is_some_and(|i| i < *n),
+        }
+    }
+
+    /// The ID of customer `i` of a [`Universe::Numbered`] universe.
+    pub fn numbered_id(i: u64) -> String {
+        format!("cus_{i:05}")
+    }
+}
+
+/// `i` when `id` is exactly `cus_{i:05}`.
+pub(crate) fn numbered_index(id: &str) -> Option<u64> {
+    let digits = id.strip_prefix("cus_")?;
+    if digits.len() < 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let i: u64 = digits.parse().ok()?;
+    // Only the canonical spelling: `cus_000007` is not customer 7 once 5 digits suffice.
+    (Universe::numbered_id(i) == id).then_some(i)
+}
+
+impl FromStr for Universe {
+    type Err = InvalidOption;
+
+    /// `all`, a count `N`, or a comma-separated list of IDs (`a,b,c`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("all") {
+            return Ok(Universe::All);
+        }
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            return s
+                .parse()
+                .map(Universe::Numbered)
+                .map_err(|_| InvalidOption::new("customers", s, "the count is too large"));
+        }
+        let ids: BTreeSet<String> = s
+            .split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if ids.is_empty() {
+            return Err(InvalidOption::new(
+                "customers",
+                s,
+                "expected all, a count, or a comma-separated list of IDs",
+            ));
+        }
+        Ok(Universe::Listed(ids))
+    }
+}
+
+/// The entities a tag may be assigned to (`Tag.type`); only `customer` tags go on customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub enum TagType {
+    /// `customer`.
+    #[default]
+    Customer,
+    /// `kyc-document`.
+    KycDocument,
+    /// `aml-check`.
+    AmlCheck,
+}
+
+impl TagType {
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TagType::Customer => "customer",
+            TagType::KycDocument => "kyc-document",
+            TagType::AmlCheck => "aml-check",
+        }
+    }
+}
+
+impl fmt::Display for TagType {
+    /// The API's spelling.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TagType {
+    type Err = InvalidOption;
+
+    /// `customer`, `kyc-document` or `aml-check`, exactly (the API's enum is case-sensitive).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "customer" => Ok(TagType::Customer),
+            "kyc-document" => Ok(TagType::KycDocument),
+            "aml-check" => Ok(TagType::AmlCheck),
+            _ => Err(InvalidOption::new(
+                "tag type",
+                s,
+                "expected customer, kyc-document or aml-check",
+            )),
+        }
+    }
+}
+
+/// A tag that exists when the server starts (and again after a reset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagSeed {
+    /// Its name, as it is spelled in answers.
+    pub name: String,
+    /// Its type.
+    pub kind: TagType,
+}
+
+impl FromStr for TagSeed {
+    type Err = InvalidOption;
+
+    /// `NAME` (a customer tag) or `NAME:TYPE`; a name cannot hold `:`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (name, kind) = match s.rsplit_once(':') {
+            Some((name, kind)) => (name, kind.parse()?),
+            None => (s, TagType::Customer),
+        };
+        if name.is_empty() {
+            return Err(InvalidOption::new("tag", s, "expected NAME or NAME:TYPE"));
+        }
+        Ok(TagSeed {
+            name: name.to_owned(),
+            kind,
+        })
+    }
+}
+
+/// What a tag/untag request naming a tag that does not exist gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingTag {
+    /// The tag is created (type `customer`) by the first accepted write: lenient, so a
+    /// script needs no set-up (the default).
+    #[default]
+    Create,
+    /// 404 "Tag not found".
+    NotFound,
+    /// 422 with `invalidFields: [{"field": "tag", …}]`.
+    Unprocessable,
+}
+
+impl FromStr for MissingTag {
+    type Err = InvalidOption;
+
+    /// `create`, `404` or `422`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "create" => Ok(Self::Create),
+            "404" | "not-found" => Ok(Self::NotFound),
+            "422" | "invalid" => Ok(Self::Unprocessable),
+            _ => Err(InvalidOption::new(
+                "missing-tag answer",
+                s,
+                "expected create, 404 or 422",
+            )),
+        }
+    }
+}
+
 /// Everything that can be tuned about the mock; change it at run time with
 /// [`MockServer::set_config`](super::MockServer::set_config).
 ///
@@ -200,14 +381,15 @@ pub struct MockConfig {
     pub jwt: Option<String>,
     /// Keys or tokens that authenticate but lack permission: answered 403.
     pub forbidden: HashSet<String>,
-    /// Fixed-window limit shared by every tag/untag request; `None` = unlimited.
+    /// Fixed-window limit shared by every non-GET request (and GETs with
+    /// `rate_limit_reads`); `None` = unlimited.
     pub rate_limit: Option<RateLimit>,
     /// Which header a 429 carries.
     pub retry_after_style: RetryAfterStyle,
     /// Pretend the server's clock is this many seconds ahead (negative: behind); shifts the
     /// `Date` header and every reset instant sent, but not when windows really roll over.
     pub clock_offset_secs: i64,
-    /// Delay before answering each tag/untag request.
+    /// Delay before answering each API request.
     pub latency: Duration,
     /// Well-formed IDs the server refuses with 422 "Customer not found".
     pub reject_ids: HashSet<String>,
@@ -223,8 +405,23 @@ pub struct MockConfig {
     pub seed: Option<u64>,
     /// Keep every request, accepted ID and tag state; `false` only counts, for benchmarks.
     pub record: bool,
-    /// Print one line per tag/untag request on standard error.
+    /// Print one line per API request on standard error.
     pub log_requests: bool,
+    /// Which customers exist.
+    pub customers: Universe,
+    /// How long after its 204 a write takes effect (reads show the old tags until then).
+    pub apply_delay: Duration,
+    /// Customers a write never reaches, though it is answered 204 (to test `missing`).
+    pub never_apply: HashSet<String>,
+    /// Tags that exist at the start and after a reset.
+    pub tags: Vec<TagSeed>,
+    /// What a write to a tag that does not exist gets.
+    pub missing_tag: MissingTag,
+    /// `GET /customers` and `GET /tags` answer as if no `filter` were given: a broken
+    /// server, to test that a client notices customers it did not ask for.
+    pub ignore_filter: bool,
+    /// GET requests count toward the rate limit too (the sandbox limits only non-GET).
+    pub rate_limit_reads: bool,
 }
 
 impl Default for MockConfig {
@@ -246,6 +443,13 @@ impl Default for MockConfig {
             seed: None,
             record: true,
             log_requests: false,
+            customers: Universe::All,
+            apply_delay: Duration::ZERO,
+            never_apply: HashSet::new(),
+            tags: Vec::new(),
+            missing_tag: MissingTag::Create,
+            ignore_filter: false,
+            rate_limit_reads: false,
         }
     }
 }
@@ -273,5 +477,51 @@ mod tests {
         assert_eq!("none".parse(), Ok(RetryAfterStyle::None));
         assert_eq!("Bare".parse(), Ok(InvalidFieldsStyle::Bare));
         assert!("dots".parse::<InvalidFieldsStyle>().is_err());
+        assert_eq!("422".parse(), Ok(MissingTag::Unprocessable));
+        assert_eq!("kyc-document".parse(), Ok(TagType::KycDocument));
+        assert!("Customer".parse::<TagType>().is_err());
+    }
+
+    #[test]
+    fn universes() {
+        assert_eq!("all".parse(), Ok(Universe::All));
+        assert_eq!("3".parse(), Ok(Universe::Numbered(3)));
+        assert_eq!(
+            "a, b,".parse(),
+            Ok(Universe::Listed(["a".to_owned(), "b".to_owned()].into()))
+        );
+        assert!(",".parse::<Universe>().is_err());
+        let three = Universe::Numbered(3);
+        let cases = [
+            ("cus_00000", true),
+            ("cus_00002", true),
+            ("cus_00003", false),
+            ("cus_0", false),
+            ("cus_000001", false),
+            ("cus_0000x", false),
+            ("other", false),
+        ];
+        for (id, exists) in cases {
+            assert_eq!(three.contains(id), exists, "{id}");
+        }
+        assert!(Universe::Numbered(200_000).contains("cus_123456"));
+        assert!(Universe::All.contains("anything"));
+    }
+
+    #[test]
+    fn tag_seeds() {
+        let seed = |s: &str| s.parse::<TagSeed>();
+        assert_eq!(
+            seed("VIP"),
+            Ok(TagSeed {
+                name: "VIP".into(),
+                kind: TagType::Customer
+            })
+        );
+        assert_eq!(
+            seed("Doc Tag:kyc-document").unwrap().kind,
+            TagType::KycDocument
+        );
+        assert!(seed("x:nope").is_err() && seed(":customer").is_err());
     }
 }

@@ -18,10 +18,12 @@ use super::clock::{
     RateDecision, http_date_of_unix, secs_after, secs_until, skewed, skewed_unix_secs, unix_ms,
     window_end_secs, window_index,
 };
-use super::config::{MockConfig, RetryAfterStyle};
+use super::config::{MissingTag, MockConfig, RetryAfterStyle, TagType, Universe};
+use super::directory::{CUSTOMER_CREATED, TagIndex, TagRecord, is_customer, tag_key};
 use super::faults::Fault;
-use super::routes::{AdminRoute, ApiTarget, parse_admin_path, parse_api_path};
-use super::state::{Action, RecordedRequest, State, lock};
+use super::query::{Collection, Filter, parse_collection, parse_query};
+use super::routes::{AdminRoute, ApiRoute, ApiTarget, parse_admin_path, parse_route};
+use super::state::{Action, Operation, RecordedRequest, State, lock};
 use super::validate::{
     InvalidField, TAG_PATTERN, check_count, customer_id_error, invalid_ids, is_valid_tag,
     parse_body,
@@ -37,6 +39,12 @@ const RATE_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 const RATE_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 /// `X-RateLimit-Retry-After` (a Unix timestamp, per Rebilly).
 const RATE_RETRY_AFTER: HeaderName = HeaderName::from_static("x-ratelimit-retry-after");
+/// `Pagination-Total`.
+const PAGINATION_TOTAL: HeaderName = HeaderName::from_static("pagination-total");
+/// `Pagination-Limit`.
+const PAGINATION_LIMIT: HeaderName = HeaderName::from_static("pagination-limit");
+/// `Pagination-Offset`.
+const PAGINATION_OFFSET: HeaderName = HeaderName::from_static("pagination-offset");
 /// `REB-APIKEY`.
 const API_KEY: HeaderName = HeaderName::from_static("reb-apikey");
 
@@ -62,26 +70,28 @@ pub(crate) async fn handle(
     if let Some(route) = parse_admin_path(path) {
         return Ok(admin(req, route, &ctx.state).await);
     }
-    if let Some(target) = parse_api_path(path) {
-        if req.method() == Method::POST || req.method() == Method::DELETE {
-            return Ok(api(req, target, &ctx).await);
+    if let Some(route) = parse_route(path) {
+        if let Some(operation) = operation_of(&route, req.method()) {
+            return Ok(api(req, route, operation, &ctx).await);
         }
         let config = Arc::clone(&lock(&ctx.state).config);
+        let allow = route.allow();
         let mut response = problem(
             &config,
             StatusCode::METHOD_NOT_ALLOWED,
             "Method Not Allowed",
-            "This endpoint accepts POST (tag) and DELETE (untag).",
+            &format!("This endpoint accepts {allow}."),
             None,
             None,
         );
         response
             .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST, DELETE"));
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
         return Ok(dated(response, &config));
     }
     let config = Arc::clone(&lock(&ctx.state).config);
-    let detail = "No such endpoint; expected …/tags/{tag}/customers[/{customerId}] or /__mock/….";
+    let detail = "No such endpoint; expected …/tags/{tag}/customers[/{customerId}], …/customers, \
+                  …/tags[/{tag}] or /__mock/….";
     let response = problem(
         &config,
         StatusCode::NOT_FOUND,
@@ -91,6 +101,19 @@ pub(crate) async fn handle(
         None,
     );
     Ok(dated(response, &config))
+}
+
+/// The operation a method calls on a route, if it has one.
+fn operation_of(route: &ApiRoute, method: &Method) -> Option<Operation> {
+    Some(match (route, method) {
+        (ApiRoute::Assign(_), &Method::POST) => Operation::Tag,
+        (ApiRoute::Assign(_), &Method::DELETE) => Operation::Untag,
+        (ApiRoute::Customers { .. }, &Method::GET) => Operation::ListCustomers,
+        (ApiRoute::Tags { .. }, &Method::GET) => Operation::ListTags,
+        (ApiRoute::Tags { .. }, &Method::POST) => Operation::CreateTag,
+        (ApiRoute::Tag { .. }, &Method::GET) => Operation::GetTag,
+        _ => return None,
+    })
 }
 
 /// An RFC 7807 problem-details body.
@@ -385,36 +408,58 @@ fn log_request(config: &MockConfig, record: &RecordedRequest) {
     );
 }
 
-/// Stores the finished request and logs it.
+/// Stores the finished request and logs it; `accepted` is a write answered 204 and
+/// the tag it names.
 fn finish(
     state: &Mutex<State>,
     config: &MockConfig,
     record: RecordedRequest,
-    action: Option<Action>,
+    accepted: Option<(Action, String)>,
 ) {
     log_request(config, &record);
-    lock(state).complete(record, action);
+    let mut state = lock(state);
+    match &accepted {
+        Some((action, tag)) => state.complete(record, Some((*action, tag.as_str()))),
+        None => state.complete(record, None),
+    }
 }
 
-/// Handles a tag/untag request, in this order: number it and take its fault (before
-/// anything else, so fault tests are deterministic), read the body, wait the configured
-/// latency, apply the fault, then auth, rate limit, validation, and finally apply it.
-async fn api(req: Request<Incoming>, target: ApiTarget, ctx: &ConnContext) -> Response<MockBody> {
+/// Handles an API request, in this order: number it and take its fault (before
+/// anything else, so fault tests are deterministic), read its input, wait the configured
+/// latency, apply the fault, then auth and rate limit, and finally the operation itself.
+async fn api(
+    req: Request<Incoming>,
+    route: ApiRoute,
+    operation: Operation,
+    ctx: &ConnContext,
+) -> Response<MockBody> {
     let received_at = SystemTime::now();
     let arrival = lock(&ctx.state).arrive();
     let config = arrival.config;
     let instance = format!("urn:tagctl-mock:request:{}", arrival.id);
     let (parts, body) = req.into_parts();
+    let (tag, organization, customer_id) = match &route {
+        ApiRoute::Assign(target) => (
+            target.tag.clone(),
+            target.organization.clone(),
+            target.customer_id.clone(),
+        ),
+        ApiRoute::Tag { tag, organization } => (tag.clone(), organization.clone(), None),
+        ApiRoute::Customers { organization } | ApiRoute::Tags { organization } => {
+            (String::new(), organization.clone(), None)
+        }
+    };
     let mut record = RecordedRequest {
         id: arrival.id,
+        operation,
         method: parts.method.to_string(),
         path: parts
             .uri
             .path_and_query()
             .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned()),
-        tag: target.tag.clone(),
-        organization: target.organization.clone(),
-        customer_id: target.customer_id.clone(),
+        tag,
+        organization,
+        customer_id,
         api_key: header_text(&parts.headers, API_KEY),
         bearer: bearer_token(&parts.headers),
         user_agent: header_text(&parts.headers, header::USER_AGENT),
@@ -425,13 +470,24 @@ async fn api(req: Request<Incoming>, target: ApiTarget, ctx: &ConnContext) -> Re
         received_at,
         received_unix_ms: unix_ms(received_at),
     };
+    let query = parse_query(parts.uri.query());
 
-    // The body: the single-customer endpoint takes its ID from the path and has none.
+    // The input: a write's IDs, a tag creation's body, a read's `id` filter.
     let mut body_error = None;
-    if let Some(id) = &target.customer_id {
-        record.ids.push(id.clone());
-    } else {
-        match read_body(body).await {
+    let mut body_bytes = Bytes::new();
+    match operation {
+        Operation::Tag | Operation::Untag if record.customer_id.is_some() => {
+            record.ids.extend(record.customer_id.clone());
+        }
+        Operation::Tag | Operation::Untag | Operation::CreateTag => match read_body(body).await {
+            Ok(bytes) if operation == Operation::CreateTag => {
+                if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(&bytes)
+                    && let Some(name) = map.get("name").and_then(|n| n.as_str())
+                {
+                    record.tag = name.to_owned();
+                }
+                body_bytes = bytes;
+            }
             Ok(bytes) => match parse_body(&bytes) {
                 Ok(ids) => record.ids = ids,
                 Err(message) => body_error = Some(message),
@@ -450,7 +506,17 @@ async fn api(req: Request<Incoming>, target: ApiTarget, ctx: &ConnContext) -> Re
                 finish(&ctx.state, &config, record, None);
                 return dated(response, &config);
             }
+        },
+        Operation::ListCustomers => {
+            if let Ok(collection) = parse_collection(&query, CUSTOMER_FILTERS) {
+                record.ids = collection
+                    .filter
+                    .values("id")
+                    .map(<[String]>::to_vec)
+                    .unwrap_or_default();
+            }
         }
+        Operation::ListTags | Operation::GetTag => {}
     }
 
     if !config.latency.is_zero() {
@@ -475,14 +541,28 @@ async fn api(req: Request<Incoming>, target: ApiTarget, ctx: &ConnContext) -> Re
         }
     }
 
-    let response = decide(&config, &ctx.state, &target, &record, body_error, &instance);
+    let (rate, refusal) = admit(&config, &ctx.state, &record, &instance);
+    let mut response = match refusal {
+        Some(refused) => refused,
+        None => match (&route, operation) {
+            (ApiRoute::Assign(target), _) => {
+                validate(&config, &ctx.state, target, &record, body_error, &instance)
+            }
+            (_, Operation::ListCustomers) => list_customers(&config, &ctx.state, &query),
+            (_, Operation::ListTags) => list_tags(&config, &ctx.state, &query),
+            (_, Operation::GetTag) => get_tag(&config, &ctx.state, &record.tag),
+            _ => create_tag(&config, &ctx.state, &body_bytes, &parts, &instance),
+        },
+    };
+    add_rate_headers(&mut response, rate);
     record.status = response.status().as_u16();
-    let action = match (record.status, &parts.method) {
-        (204, &Method::POST) => Some(Action::Tag),
-        (204, _) => Some(Action::Untag),
+    let accepted = match (record.status, operation) {
+        (204, Operation::Tag) => Some(Action::Tag),
+        (204, Operation::Untag) => Some(Action::Untag),
         _ => None,
     };
-    finish(&ctx.state, &config, record, action);
+    let tag = record.tag.clone();
+    finish(&ctx.state, &config, record, accepted.map(|a| (a, tag)));
     dated(response, &config)
 }
 
@@ -495,19 +575,20 @@ async fn read_body(body: Incoming) -> Result<Bytes, bool> {
     }
 }
 
-/// Auth, rate limit and validation of an unfaulted request: its response (204 = apply it).
-fn decide(
+/// Auth and rate limit of an unfaulted request: the rate-limit state to report, and the
+/// refusal if there is one. GETs are counted only with `rate_limit_reads` (the sandbox limits non-GET
+/// requests only), and then report the budget like writes do.
+fn admit(
     config: &MockConfig,
     state: &Mutex<State>,
-    target: &ApiTarget,
     record: &RecordedRequest,
-    body_error: Option<String>,
     instance: &str,
-) -> Response<MockBody> {
+) -> (Option<RateDecision>, Option<Response<MockBody>>) {
     let now_ms = unix_ms(SystemTime::now());
     let auth = check_auth(config, record.api_key.as_deref(), record.bearer.as_deref());
+    let limited = record.operation.is_write() || config.rate_limit_reads;
     // Refused credentials do not consume the budget but still report it.
-    let rate = config.rate_limit.map(|limit| {
+    let rate = config.rate_limit.filter(|_| limited).map(|limit| {
         let mut state = lock(state);
         if auth.is_ok() {
             state.window.take(limit, now_ms)
@@ -515,55 +596,48 @@ fn decide(
             state.window.peek(limit, now_ms)
         }
     });
-
-    let mut response = match auth {
-        Err(AuthError::Missing) => Some(problem(
-            config,
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized",
-            "No credentials: send REB-APIKEY or Authorization: Bearer <JWT>.",
-            Some(instance),
-            None,
-        )),
-        Err(AuthError::Invalid) => Some(problem(
-            config,
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized",
-            "Invalid credentials used.",
-            Some(instance),
-            None,
-        )),
-        Err(AuthError::Forbidden) => Some(problem(
-            config,
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            "These credentials may not tag customers.",
-            Some(instance),
-            None,
-        )),
-        Ok(()) => None,
-    };
-    if response.is_none()
-        && let Some(decision) = rate.filter(|r| !r.allowed)
-    {
-        response = Some(too_many_requests(
-            config,
-            instance,
+    let refused = |status, title, detail| {
+        (
             rate,
-            decision.reset_secs,
-            now_ms,
-        ));
+            Some(problem(config, status, title, detail, Some(instance), None)),
+        )
+    };
+    match auth {
+        Err(AuthError::Missing) => {
+            return refused(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "No credentials: send REB-APIKEY or Authorization: Bearer <JWT>.",
+            );
+        }
+        Err(AuthError::Invalid) => {
+            return refused(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "Invalid credentials used.",
+            );
+        }
+        Err(AuthError::Forbidden) => {
+            let detail = match record.operation {
+                Operation::Tag | Operation::Untag => "These credentials may not tag customers.",
+                Operation::CreateTag => "These credentials may not create tags.",
+                _ => "These credentials may not read this resource.",
+            };
+            return refused(StatusCode::FORBIDDEN, "Forbidden", detail);
+        }
+        Ok(()) => {}
     }
-    let mut response =
-        response.unwrap_or_else(|| validate(config, target, record, body_error, instance));
-    add_rate_headers(&mut response, rate);
-    response
+    let limited = rate
+        .filter(|r| !r.allowed)
+        .map(|decision| too_many_requests(config, instance, rate, decision.reset_secs, now_ms));
+    (rate, limited)
 }
 
-/// The schema checks and the reject list, once the request is authorised and within the
-/// limit: a 204 when all pass.
+/// The schema checks, the tag and the reject list of an authorised write within the
+/// limit: a 204 when all pass. The tag is checked first (the path), then the body.
 fn validate(
     config: &MockConfig,
+    state: &Mutex<State>,
     target: &ApiTarget,
     record: &RecordedRequest,
     body_error: Option<String>,
@@ -589,23 +663,49 @@ fn validate(
             None,
         )
     };
+    let single = target.customer_id.is_some();
+
+    if !is_valid_tag(&target.tag) {
+        // The single-customer endpoint documents no 422: anything wrong is "not found".
+        return if single {
+            not_found("Tag not found.")
+        } else {
+            unprocessable(&[InvalidField::new(
+                "tag",
+                format!("Must match {TAG_PATTERN}"),
+            )])
+        };
+    }
+    let kind = {
+        let state = lock(state);
+        state
+            .directory
+            .find_tag(&target.tag)
+            .map(|t| state.directory.tag(t).kind)
+    };
+    match (kind, config.missing_tag) {
+        (Some(TagType::Customer), _) | (None, MissingTag::Create) => {}
+        (None, MissingTag::NotFound) => return not_found("Tag not found."),
+        (None, MissingTag::Unprocessable) if !single => {
+            return unprocessable(&[InvalidField::new("tag", "Tag not found")]);
+        }
+        (None, MissingTag::Unprocessable) => return not_found("Tag not found."),
+        (Some(other), _) if !single => {
+            return unprocessable(&[InvalidField::new(
+                "tag",
+                format!(
+                    "The tag is a {other} tag; only customer tags can be assigned to customers"
+                ),
+            )]);
+        }
+        (Some(_), _) => return not_found("Tag not found."),
+    }
 
     if let Some(customer_id) = &target.customer_id {
-        // The single-customer endpoint documents no 422: anything wrong is "not found".
-        if !is_valid_tag(&target.tag) {
-            return not_found("Tag not found.");
-        }
         if customer_id_error(customer_id).is_some() || config.reject_ids.contains(customer_id) {
             return not_found("Customer not found.");
         }
         return with_status(StatusCode::NO_CONTENT, MockBody::empty());
-    }
-
-    if !is_valid_tag(&target.tag) {
-        return unprocessable(&[InvalidField::new(
-            "tag",
-            format!("Must match {TAG_PATTERN}"),
-        )]);
     }
     if let Some(message) = body_error.or_else(|| check_count(&record.ids).err()) {
         return unprocessable(&[InvalidField::new("customerIds", message)]);
@@ -619,6 +719,393 @@ fn validate(
         return unprocessable(&invalid);
     }
     with_status(StatusCode::NO_CONTENT, MockBody::empty())
+}
+
+/// The fields `GET /customers` can filter on.
+const CUSTOMER_FILTERS: &[&str] = &["id", "tags"];
+/// The fields `GET /tags` can filter on.
+const TAG_FILTERS: &[&str] = &["id", "name", "type"];
+/// The Customer fields the mock knows, in the order it writes them.
+const CUSTOMER_FIELDS: &[&str] = &[
+    "id",
+    "email",
+    "firstName",
+    "lastName",
+    "createdTime",
+    "updatedTime",
+    "tags",
+];
+
+/// A 422 for a collection read's bad parameters.
+fn bad_parameters(config: &MockConfig, fields: &[InvalidField]) -> Response<MockBody> {
+    problem(
+        config,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Validation error",
+        "The request has invalid parameters.",
+        None,
+        Some(fields),
+    )
+}
+
+/// A page of a collection: the JSON array already written, and its `Pagination-*`.
+fn page_response(body: String, total: usize, collection: &Collection) -> Response<MockBody> {
+    let mut response = with_status(StatusCode::OK, MockBody::full(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(PAGINATION_TOTAL, HeaderValue::from(total));
+    headers.insert(PAGINATION_LIMIT, HeaderValue::from(collection.limit));
+    headers.insert(PAGINATION_OFFSET, HeaderValue::from(collection.offset));
+    response
+}
+
+/// `items[offset..offset + limit]`, in the asked direction.
+fn paginate<T: Clone>(mut items: Vec<T>, collection: &Collection) -> Vec<T> {
+    if collection.descending {
+        items.reverse();
+    }
+    let start = collection.offset.min(items.len());
+    let end = (start + collection.limit).min(items.len());
+    items[start..end].to_vec()
+}
+
+/// `GET …/customers`: the customers the filter selects (`id:` and `tags:`), one page of
+/// them, with only the asked `fields` (and always `id`). Sorted by ID. With
+/// `ignore_filter`, the filter is read (and must be valid) but not applied.
+fn list_customers(
+    config: &MockConfig,
+    state: &Mutex<State>,
+    query: &[(String, String)],
+) -> Response<MockBody> {
+    let collection = match parse_collection(query, CUSTOMER_FILTERS) {
+        Ok(c) => c,
+        Err(fields) => return bad_parameters(config, &fields),
+    };
+    let filter = if config.ignore_filter {
+        Filter::default()
+    } else {
+        collection.filter.clone()
+    };
+    let mut state = lock(state);
+    state.settle();
+    let directory = &state.directory;
+    let universe = &config.customers;
+    // Every clause must hold (AND); within one, any value (OR). Tag names in any case.
+    let clauses: Vec<(bool, Vec<&str>, Vec<TagIndex>)> = filter
+        .clauses
+        .iter()
+        .map(|c| {
+            let is_id = c.field == "id";
+            let ids = c.values.iter().map(String::as_str).collect();
+            let tags = if is_id {
+                Vec::new()
+            } else {
+                c.values
+                    .iter()
+                    .filter_map(|n| directory.find_tag(n))
+                    .collect()
+            };
+            (is_id, ids, tags)
+        })
+        .collect();
+    let selected = |id: &str| {
+        clauses.iter().all(|(is_id, ids, tags)| {
+            if *is_id {
+                ids.contains(&id)
+            } else {
+                directory
+                    .tags_of(universe, id)
+                    .is_some_and(|have| have.iter().any(|t| tags.contains(t)))
+            }
+        })
+    };
+    let wanted_tags = filter.values("tags");
+    let (total, page): (usize, Vec<String>) = if let Some(ids) = filter.values("id") {
+        let mut found: Vec<&str> = ids
+            .iter()
+            .map(String::as_str)
+            .filter(|id| is_customer(universe, id) && selected(id))
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        (found.len(), owned(paginate(found, &collection)))
+    } else if wanted_tags.is_some() {
+        let found: Vec<&str> = directory
+            .known(universe)
+            .into_iter()
+            .filter(|id| selected(id))
+            .collect();
+        (found.len(), owned(paginate(found, &collection)))
+    } else {
+        match universe {
+            Universe::Numbered(n) => {
+                let n = usize::try_from(*n).unwrap_or(usize::MAX);
+                let start = collection.offset.min(n);
+                let end = (start + collection.limit).min(n);
+                let page = (start..end)
+                    .map(|i| {
+                        let i = if collection.descending { n - 1 - i } else { i };
+                        Universe::numbered_id(i as u64)
+                    })
+                    .collect();
+                (n, page)
+            }
+            Universe::Listed(ids) => {
+                let found: Vec<&str> = ids
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|id| is_customer(universe, id))
+                    .collect();
+                (found.len(), owned(paginate(found, &collection)))
+            }
+            Universe::All => {
+                let found = directory.known(universe);
+                (found.len(), owned(paginate(found, &collection)))
+            }
+        }
+    };
+    let wanted = |field: &str| {
+        field == "id"
+            || collection
+                .fields
+                .as_ref()
+                .is_none_or(|fields| fields.iter().any(|f| f == field))
+    };
+    let mut body = String::with_capacity(page.len() * 96 + 2);
+    body.push('[');
+    for (i, id) in page.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push('{');
+        let mut first = true;
+        for &field in CUSTOMER_FIELDS.iter().filter(|f| wanted(f)) {
+            if !std::mem::take(&mut first) {
+                body.push(',');
+            }
+            body.push('"');
+            body.push_str(field);
+            body.push_str("\":");
+            match field {
+                "id" => body.push_str(&json_string(id)),
+                "createdTime" | "updatedTime" => body.push_str(&json_string(CUSTOMER_CREATED)),
+                "tags" => {
+                    body.push('[');
+                    let tags = directory.tags_of(universe, id).unwrap_or_default();
+                    for (j, &t) in tags.iter().enumerate() {
+                        if j > 0 {
+                            body.push(',');
+                        }
+                        body.push_str(&directory.tag(t).json);
+                    }
+                    body.push(']');
+                }
+                _ => body.push_str("null"),
+            }
+        }
+        body.push('}');
+    }
+    body.push(']');
+    drop(state);
+    page_response(body, total, &collection)
+}
+
+/// Borrowed IDs made owned, so the page outlives the lock.
+fn owned(ids: Vec<&str>) -> Vec<String> {
+    ids.into_iter().map(str::to_owned).collect()
+}
+
+/// A JSON string literal.
+fn json_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
+/// `GET …/tags`: the tags, in creation order, filtered by `id:`, `name:` (any case) or
+/// `type:`.
+fn list_tags(
+    config: &MockConfig,
+    state: &Mutex<State>,
+    query: &[(String, String)],
+) -> Response<MockBody> {
+    let collection = match parse_collection(query, TAG_FILTERS) {
+        Ok(c) => c,
+        Err(fields) => return bad_parameters(config, &fields),
+    };
+    let filter = if config.ignore_filter {
+        Filter::default()
+    } else {
+        collection.filter.clone()
+    };
+    let state = lock(state);
+    let matches = |tag: &&TagRecord| {
+        filter.clauses.iter().all(|clause| {
+            clause.values.iter().any(|v| match clause.field.as_str() {
+                "id" => tag.id == *v,
+                "name" => tag_key(&tag.name) == tag_key(v),
+                _ => tag.kind.as_str() == v,
+            })
+        })
+    };
+    let found: Vec<&TagRecord> = state.directory.tags().iter().filter(matches).collect();
+    let total = found.len();
+    let page = paginate(found, &collection);
+    let body = format!(
+        "[{}]",
+        page.iter()
+            .map(|t| t.json.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    drop(state);
+    page_response(body, total, &collection)
+}
+
+/// A 200 with a tag's JSON.
+fn tag_response(status: StatusCode, tag: &TagRecord) -> Response<MockBody> {
+    let mut response = with_status(status, MockBody::full(tag.json.clone()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// `GET …/tags/{tag}`: the tag (any case), or 404.
+fn get_tag(config: &MockConfig, state: &Mutex<State>, name: &str) -> Response<MockBody> {
+    let state = lock(state);
+    match state.directory.find_tag(name) {
+        Some(t) => tag_response(StatusCode::OK, state.directory.tag(t)),
+        None => problem(
+            config,
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            "Tag not found.",
+            None,
+            None,
+        ),
+    }
+}
+
+/// The most characters of a tag name (`maxLength`).
+pub(crate) const MAX_TAG_NAME: usize = 255;
+
+/// Reads a tag creation's body (the Tag schema: `name` and `type` required): the name
+/// and type, or every field that is wrong.
+pub(crate) fn parse_new_tag(body: &[u8]) -> Result<(String, TagType), Vec<InvalidField>> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(body) else {
+        return Err(vec![InvalidField::new(
+            "body",
+            "Expected a JSON object {\"name\": …, \"type\": …}",
+        )]);
+    };
+    let mut errors = Vec::new();
+    let name = match map.get("name") {
+        Some(serde_json::Value::String(name)) if name.chars().count() > MAX_TAG_NAME => {
+            errors.push(InvalidField::new(
+                "name",
+                format!("Must be at most {MAX_TAG_NAME} characters"),
+            ));
+            None
+        }
+        Some(serde_json::Value::String(name)) if !is_valid_tag(name) => {
+            errors.push(InvalidField::new(
+                "name",
+                format!("Must match {TAG_PATTERN}"),
+            ));
+            None
+        }
+        Some(serde_json::Value::String(name)) => Some(name.clone()),
+        Some(_) => {
+            errors.push(InvalidField::new("name", "Must be a string"));
+            None
+        }
+        None => {
+            errors.push(InvalidField::new("name", "This value is required"));
+            None
+        }
+    };
+    let kind = match map.get("type") {
+        Some(serde_json::Value::String(kind)) => match kind.parse::<TagType>() {
+            Ok(kind) => Some(kind),
+            Err(_) => {
+                errors.push(InvalidField::new(
+                    "type",
+                    "Must be one of customer, kyc-document, aml-check",
+                ));
+                None
+            }
+        },
+        Some(_) => {
+            errors.push(InvalidField::new("type", "Must be a string"));
+            None
+        }
+        None => {
+            errors.push(InvalidField::new("type", "This value is required"));
+            None
+        }
+    };
+    match (name, kind) {
+        (Some(name), Some(kind)) if errors.is_empty() => Ok((name, kind)),
+        _ => Err(errors),
+    }
+}
+
+/// Every byte but RFC 3986's unreserved ones, for the `Location` of a new tag.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `POST …/tags`: 201 with the tag and its `Location`, 409 when the name (in any case)
+/// is taken, 422 for a bad body.
+fn create_tag(
+    config: &MockConfig,
+    state: &Mutex<State>,
+    body: &[u8],
+    parts: &hyper::http::request::Parts,
+    instance: &str,
+) -> Response<MockBody> {
+    let (name, kind) = match parse_new_tag(body) {
+        Ok(tag) => tag,
+        Err(fields) => {
+            return problem(
+                config,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Validation error",
+                "The tag has invalid fields.",
+                Some(instance),
+                Some(&fields),
+            );
+        }
+    };
+    let mut state = lock(state);
+    match state.directory.create_tag(&name, kind) {
+        Ok(t) => {
+            let mut response = tag_response(StatusCode::CREATED, state.directory.tag(t));
+            let host = header_text(&parts.headers, header::HOST).unwrap_or_default();
+            let location = format!(
+                "http://{host}{}/{}",
+                parts.uri.path().trim_end_matches('/'),
+                percent_encoding::utf8_percent_encode(&name, SEGMENT)
+            );
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+            response
+        }
+        Err(_) => problem(
+            config,
+            StatusCode::CONFLICT,
+            "Conflict",
+            "A tag with this name already exists.",
+            Some(instance),
+            None,
+        ),
+    }
 }
 
 /// Handles `/__mock/…`: no auth, no rate limit, no faults, no latency.
@@ -639,13 +1126,42 @@ async fn admin(
             json_response(&ids)
         }
         (AdminRoute::Stats, Method::GET) => {
-            let state = lock(state);
+            let mut state = lock(state);
+            state.settle();
             json_response(&serde_json::json!({
                 "requests": state.request_count,
                 "accepted": state.accepted_count,
                 "pendingFaults": state.faults.len(),
+                "pendingWrites": state.directory.pending_count(),
             }))
         }
+        (AdminRoute::Tags, Method::GET) => json_response(&lock(state).tag_infos()),
+        (AdminRoute::Tags, Method::POST) => {
+            let body = read_body(req.into_body()).await.unwrap_or_default();
+            match parse_new_tag(&body) {
+                Ok((name, kind)) => match lock(state).directory.create_tag(&name, kind) {
+                    Ok(_) => with_status(StatusCode::CREATED, MockBody::empty()),
+                    Err(_) => problem(
+                        &config,
+                        StatusCode::CONFLICT,
+                        "Conflict",
+                        "A tag with this name already exists.",
+                        None,
+                        None,
+                    ),
+                },
+                Err(fields) => problem(
+                    &config,
+                    StatusCode::BAD_REQUEST,
+                    "Bad Request",
+                    "Expected {\"name\": …, \"type\": …}.",
+                    None,
+                    Some(&fields),
+                ),
+            }
+        }
+        (AdminRoute::Customers, Method::GET) => json_response(&lock(state).customer_tags()),
+        (AdminRoute::Customer(id), Method::GET) => json_response(&lock(state).customer_view(&id)),
         (AdminRoute::Faults, Method::POST) => match read_faults(req.into_body()).await {
             Ok(faults) => {
                 let queued = faults.len();
@@ -673,8 +1189,8 @@ async fn admin(
             &config,
             StatusCode::NOT_FOUND,
             "Not Found",
-            "Admin endpoints: GET /__mock/requests, GET /__mock/tags/{tag}, GET /__mock/stats, \
-             POST /__mock/faults, POST /__mock/reset.",
+            "Admin endpoints: GET /__mock/requests, GET|POST /__mock/tags, GET /__mock/tags/{tag}, \
+             GET /__mock/customers[/{id}], GET /__mock/stats, POST /__mock/faults, POST /__mock/reset.",
             None,
             None,
         ),
@@ -682,7 +1198,7 @@ async fn admin(
             &config,
             StatusCode::METHOD_NOT_ALLOWED,
             "Method Not Allowed",
-            "GET reads (requests, tags, stats); POST changes (faults, reset).",
+            "GET reads (requests, tags, customers, stats); POST changes (tags, faults, reset).",
             None,
             None,
         ),

@@ -10,15 +10,16 @@ use anyhow::Context as _;
 use clap::Parser;
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use tagctl_mock::{
-    Fault, InvalidFieldsStyle, MockConfig, MockServer, ProblemContentType, RateLimit,
-    RetryAfterStyle,
+    Fault, InvalidFieldsStyle, MissingTag, MockConfig, MockServer, ProblemContentType, RateLimit,
+    RetryAfterStyle, TagSeed, Universe,
 };
 
 /// A local mock of Rebilly's tag/untag customers API.
 ///
-/// Serves POST/DELETE …/tags/{TAG}/customers[/{ID}] under any path prefix, plus an admin
-/// API: GET /__mock/requests, GET /__mock/tags/{TAG}, GET /__mock/stats,
-/// POST /__mock/faults (JSON array of fault names), POST /__mock/reset.
+/// Serves POST/DELETE …/tags/{TAG}/customers[/{ID}], GET …/customers, GET/POST …/tags and
+/// GET …/tags/{TAG} under any path prefix, plus an admin API: GET /__mock/requests,
+/// GET|POST /__mock/tags, GET /__mock/tags/{TAG}, GET /__mock/customers[/{ID}],
+/// GET /__mock/stats, POST /__mock/faults (JSON array of fault names), POST /__mock/reset.
 ///
 /// Prints `tagctl-mock listening on URL` on standard output once ready, then one line per
 /// request on standard error. Stops on Ctrl-C or SIGTERM.
@@ -70,7 +71,7 @@ struct Args {
     )]
     clock_offset: i64,
 
-    /// Wait this many milliseconds before answering each tag/untag request.
+    /// Wait this many milliseconds before answering each API request.
     #[arg(long, value_name = "N", default_value_t = 0)]
     latency_ms: u64,
 
@@ -88,7 +89,7 @@ struct Args {
     )]
     invalid_fields: InvalidFieldsStyle,
 
-    /// Queue a one-shot fault for the next request (repeatable, consumed in order): 500,
+    /// Queue a one-shot fault for the next API request (repeatable, consumed in order): 500,
     /// html502, empty503, drop, slow:MS, 429[:SECS], redirect:STATUS:URL, huge,
     /// raw:STATUS:CONTENT-TYPE:BODY.
     #[arg(long = "fault", value_name = "NAME")]
@@ -110,6 +111,44 @@ struct Args {
     #[arg(long)]
     json_problems: bool,
 
+    /// Which customers exist: all (every well-formed ID), a count N (cus_00000 …), a
+    /// comma-separated list, or @PATH (one ID per line).
+    #[arg(long, value_name = "all|N|IDS|@PATH", default_value = "all", value_parser = parse_universe)]
+    customers: Universe,
+
+    /// A write takes effect this many milliseconds after its 204 (reads show the old
+    /// tags until then).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    apply_delay_ms: u64,
+
+    /// A write never reaches this customer, though it is answered 204 (repeatable).
+    #[arg(long = "never-apply", value_name = "ID")]
+    never_apply: Vec<String>,
+
+    /// A tag that exists from the start: NAME or NAME:TYPE, TYPE one of customer,
+    /// kyc-document, aml-check (repeatable).
+    #[arg(long = "tag", value_name = "NAME[:TYPE]")]
+    tags: Vec<TagSeed>,
+
+    /// What a write to a tag that does not exist gets: create (the tag, as a customer
+    /// tag), 404, or 422 naming the field `tag`.
+    #[arg(
+        long,
+        value_name = "ANSWER",
+        default_value = "create",
+        value_parser = PossibleValuesParser::new(["create", "404", "422"])
+            .try_map(|s| s.parse::<MissingTag>())
+    )]
+    missing_tag: MissingTag,
+
+    /// Answer GET /customers and GET /tags as if no filter were given (a broken server).
+    #[arg(long)]
+    ignore_filter: bool,
+
+    /// Count GET requests toward --rate-limit too (the sandbox limits non-GET only).
+    #[arg(long)]
+    rate_limit_reads: bool,
+
     /// Only count requests; keep no log, IDs or tags (for benchmarks with millions of IDs).
     #[arg(long)]
     no_record: bool,
@@ -125,6 +164,27 @@ fn parse_probability(text: &str) -> Result<f64, String> {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
         _ => Err("expected a probability from 0 to 1".to_owned()),
     }
+}
+
+/// Reads `--customers`: `@PATH` is a file of IDs, one per line; anything else as
+/// [`Universe::from_str`](std::str::FromStr) reads it.
+fn parse_universe(text: &str) -> Result<Universe, String> {
+    let Some(path) = text.strip_prefix('@') else {
+        return text
+            .parse()
+            .map_err(|e: tagctl_mock::InvalidOption| e.to_string());
+    };
+    let content = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let ids: std::collections::BTreeSet<String> = content
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if ids.is_empty() {
+        return Err(format!("{path} holds no customer IDs"));
+    }
+    Ok(Universe::Listed(ids))
 }
 
 impl Args {
@@ -150,6 +210,13 @@ impl Args {
             seed: self.seed,
             record: !self.no_record,
             log_requests: !self.quiet,
+            customers: self.customers.clone(),
+            apply_delay: Duration::from_millis(self.apply_delay_ms),
+            never_apply: self.never_apply.iter().cloned().collect(),
+            tags: self.tags.clone(),
+            missing_tag: self.missing_tag,
+            ignore_filter: self.ignore_filter,
+            rate_limit_reads: self.rate_limit_reads,
         }
     }
 }

@@ -52,6 +52,68 @@ pub(crate) fn parse_api_path(path: &str) -> Option<ApiTarget> {
     None
 }
 
+/// An API endpoint the mock serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ApiRoute {
+    /// `…/tags/{tag}/customers[/{customerId}]`: tag (POST) and untag (DELETE).
+    Assign(ApiTarget),
+    /// `…/customers`: read customers (GET).
+    Customers {
+        /// The `{org}` of an `/organizations/{org}/…` path.
+        organization: Option<String>,
+    },
+    /// `…/tags`: read (GET) or create (POST) tags.
+    Tags {
+        /// The `{org}` of an `/organizations/{org}/…` path.
+        organization: Option<String>,
+    },
+    /// `…/tags/{tag}`: read one tag (GET).
+    Tag {
+        /// The `{tag}` segment, decoded.
+        tag: String,
+        /// The `{org}` of an `/organizations/{org}/…` path.
+        organization: Option<String>,
+    },
+}
+
+impl ApiRoute {
+    /// The methods the endpoint accepts, for a 405's `Allow`.
+    pub(crate) fn allow(&self) -> &'static str {
+        match self {
+            ApiRoute::Assign(_) => "POST, DELETE",
+            ApiRoute::Customers { .. } | ApiRoute::Tag { .. } => "GET",
+            ApiRoute::Tags { .. } => "GET, POST",
+        }
+    }
+}
+
+/// Matches every API endpoint, each under any prefix, in this order: the tag/untag
+/// endpoints, then `…/tags/{tag}` (so a tag may be called `customers`), `…/tags`, and
+/// `…/customers`. A trailing slash matches nothing.
+pub(crate) fn parse_route(path: &str) -> Option<ApiRoute> {
+    if let Some(target) = parse_api_path(path) {
+        return Some(ApiRoute::Assign(target));
+    }
+    let segments: Vec<&str> = path.rsplit('/').take(4).collect();
+    let at = |i: usize| segments.get(i).copied();
+    let organization_at = |i: usize| {
+        (at(i + 1) == Some("organizations")).then(|| decode_segment(at(i).unwrap_or("")))
+    };
+    match (at(0), at(1)) {
+        (Some(tag), Some("tags")) if !tag.is_empty() => Some(ApiRoute::Tag {
+            tag: decode_segment(tag),
+            organization: organization_at(2),
+        }),
+        (Some("tags"), _) => Some(ApiRoute::Tags {
+            organization: organization_at(1),
+        }),
+        (Some("customers"), _) => Some(ApiRoute::Customers {
+            organization: organization_at(1),
+        }),
+        _ => None,
+    }
+}
+
 /// An endpoint of the admin API under `/__mock/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum AdminRoute {
@@ -59,6 +121,12 @@ pub(crate) enum AdminRoute {
     Requests,
     /// `/__mock/tags/{tag}`, tag decoded.
     Tag(String),
+    /// `/__mock/tags`
+    Tags,
+    /// `/__mock/customers`
+    Customers,
+    /// `/__mock/customers/{id}`, decoded.
+    Customer(String),
     /// `/__mock/faults`
     Faults,
     /// `/__mock/reset`
@@ -80,12 +148,23 @@ pub(crate) fn parse_admin_path(path: &str) -> Option<AdminRoute> {
         "faults" => AdminRoute::Faults,
         "reset" => AdminRoute::Reset,
         "stats" => AdminRoute::Stats,
-        other => match other.strip_prefix("tags/") {
-            Some(tag) if !tag.is_empty() && !tag.contains('/') => {
-                AdminRoute::Tag(decode_segment(tag))
+        "tags" => AdminRoute::Tags,
+        "customers" => AdminRoute::Customers,
+        other => {
+            let named = |prefix: &str| {
+                other
+                    .strip_prefix(prefix)
+                    .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+                    .map(decode_segment)
+            };
+            if let Some(tag) = named("tags/") {
+                AdminRoute::Tag(tag)
+            } else if let Some(id) = named("customers/") {
+                AdminRoute::Customer(id)
+            } else {
+                AdminRoute::Unknown
             }
-            _ => AdminRoute::Unknown,
-        },
+        }
     })
 }
 
@@ -155,6 +234,59 @@ mod tests {
     }
 
     #[test]
+    fn read_and_tag_routes() {
+        let org = |o: &str| Some(o.to_owned());
+        let cases = [
+            (
+                "/customers",
+                Some(ApiRoute::Customers { organization: None }),
+            ),
+            (
+                "/p/organizations/o%201/customers",
+                Some(ApiRoute::Customers {
+                    organization: org("o 1"),
+                }),
+            ),
+            ("/tags", Some(ApiRoute::Tags { organization: None })),
+            (
+                "/organizations/o/tags",
+                Some(ApiRoute::Tags {
+                    organization: org("o"),
+                }),
+            ),
+            (
+                "/organizations/o/tags/Big%20Spender",
+                Some(ApiRoute::Tag {
+                    tag: "Big Spender".into(),
+                    organization: org("o"),
+                }),
+            ),
+            (
+                "/tags/customers",
+                Some(ApiRoute::Tag {
+                    tag: "customers".into(),
+                    organization: None,
+                }),
+            ),
+            (
+                "/tags/VIP/customers",
+                Some(ApiRoute::Assign(ApiTarget {
+                    tag: "VIP".into(),
+                    organization: None,
+                    customer_id: None,
+                })),
+            ),
+            ("/customers/", None),
+            ("/tags/", None),
+            ("/", None),
+            ("/customers/cus_1", None),
+        ];
+        for (path, route) in cases {
+            assert_eq!(parse_route(path), route, "{path}");
+        }
+    }
+
+    #[test]
     fn percent_decoding_is_lossy_not_fatal() {
         assert_eq!(
             parse_api_path("/tags/%FF/customers").unwrap().tag,
@@ -177,6 +309,15 @@ mod tests {
             Some(AdminRoute::Faults)
         );
         assert_eq!(parse_admin_path("/__mock/nope"), Some(AdminRoute::Unknown));
+        assert_eq!(parse_admin_path("/__mock/tags"), Some(AdminRoute::Tags));
+        assert_eq!(
+            parse_admin_path("/__mock/customers/cus_1"),
+            Some(AdminRoute::Customer("cus_1".into()))
+        );
+        assert_eq!(
+            parse_admin_path("/__mock/customers/"),
+            Some(AdminRoute::Customers)
+        );
         assert_eq!(parse_admin_path("/x/__mock/reset"), None);
     }
 }

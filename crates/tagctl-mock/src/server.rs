@@ -11,10 +11,10 @@ use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
-use super::config::MockConfig;
+use super::config::{MockConfig, TagType};
 use super::faults::Fault;
 use super::handler::{ConnContext, handle};
-use super::state::{RecordedRequest, State, lock};
+use super::state::{CustomerView, Operation, RecordedRequest, State, TagInfo, lock};
 
 /// A running mock API. Dropping it (or calling [`MockServer::shutdown`]) stops it.
 ///
@@ -104,14 +104,22 @@ impl MockServer {
         self.addr
     }
 
-    /// Queues one-shot faults; each is consumed, in order, by the next tag/untag request.
+    /// Queues one-shot faults; each is consumed, in order, by the next API request (a
+    /// write, a read or a tag operation alike).
     pub fn push_faults(&self, faults: impl IntoIterator<Item = Fault>) {
         lock(&self.state).faults.extend(faults);
     }
 
-    /// Every finished tag/untag request, in arrival order (empty when not recording).
+    /// Every finished API request, in arrival order (empty when not recording).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.state).requests_in_order()
+    }
+
+    /// The finished requests of one operation, in arrival order.
+    pub fn requests_of(&self, operation: Operation) -> Vec<RecordedRequest> {
+        let mut requests = self.requests();
+        requests.retain(|r| r.operation == operation);
+        requests
     }
 
     /// The IDs of every request answered 204 (tag and untag), in completion order, with
@@ -120,19 +128,42 @@ impl MockServer {
         lock(&self.state).accepted_ids()
     }
 
-    /// The customers currently carrying `tag` after all tags and untags, in the order they
-    /// were applied (empty when not recording). Computed on each call from the accepted
-    /// requests, so it costs O(IDs accepted) and briefly holds up the server.
+    /// The customers carrying `tag` (any case) now, sorted: the writes in effect (see
+    /// `apply_delay`), on customers only (empty when not recording). It scans every
+    /// customer, so it briefly holds up the server.
     pub fn tagged(&self, tag: &str) -> BTreeSet<String> {
         lock(&self.state).tagged(tag)
     }
 
-    /// Tag/untag requests received, whatever their outcome (kept when not recording).
+    /// One customer: whether it exists, its tags now, and the writes on it still pending.
+    pub fn customer(&self, id: &str) -> CustomerView {
+        lock(&self.state).customer_view(id)
+    }
+
+    /// Every tag, in creation order, with how many customers carry it now.
+    pub fn tags(&self) -> Vec<TagInfo> {
+        lock(&self.state).tag_infos()
+    }
+
+    /// Creates a tag as `POST /tags` would, without auth; `false` when the name (in any
+    /// case) exists already.
+    pub fn add_tag(&self, name: &str, kind: TagType) -> bool {
+        lock(&self.state).directory.create_tag(name, kind).is_ok()
+    }
+
+    /// Accepted writes that have not taken effect yet.
+    pub fn pending_writes(&self) -> usize {
+        let mut state = lock(&self.state);
+        state.settle();
+        state.directory.pending_count()
+    }
+
+    /// API requests received, whatever their outcome (kept when not recording).
     pub fn request_count(&self) -> u64 {
         lock(&self.state).request_count
     }
 
-    /// IDs answered 204, counted with repeats (kept when not recording).
+    /// IDs of writes answered 204, counted with repeats (kept when not recording).
     pub fn accepted_count(&self) -> u64 {
         lock(&self.state).accepted_count
     }
@@ -147,8 +178,8 @@ impl MockServer {
         MockConfig::clone(&lock(&self.state).config)
     }
 
-    /// Forgets requests, tags, counters, queued faults and the rate-limit window (as
-    /// `POST /__mock/reset` does); the options stay.
+    /// Forgets requests, customers' tags, created tags, counters, queued faults and the
+    /// rate-limit window (as `POST /__mock/reset` does); the options (and seed tags) stay.
     pub fn reset(&self) {
         lock(&self.state).reset();
     }

@@ -1,26 +1,58 @@
 //! What the mock remembers: configuration, queued faults, the rate-limit window, the
-//! request log and the tags, behind one briefly held mutex.
+//! request log, the customers and the tags, behind one briefly held mutex.
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
 
 use super::clock::WindowCounter;
-use super::config::MockConfig;
+use super::config::{MockConfig, TagType};
+use super::directory::Directory;
 use super::faults::Fault;
 
-/// One tag/untag request as the server saw it, for assertions in tests and scripts.
+/// Which operation of the API a request called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    /// `POST …/tags/{tag}/customers[/{id}]`.
+    Tag,
+    /// `DELETE …/tags/{tag}/customers[/{id}]`.
+    Untag,
+    /// `GET …/customers`.
+    ListCustomers,
+    /// `GET …/tags`.
+    ListTags,
+    /// `GET …/tags/{tag}`.
+    GetTag,
+    /// `POST …/tags`.
+    CreateTag,
+}
+
+impl Operation {
+    /// Whether it changes anything (tag, untag, create a tag).
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            Operation::Tag | Operation::Untag | Operation::CreateTag
+        )
+    }
+}
+
+/// One API request as the server saw it, for assertions in tests and scripts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecordedRequest {
     /// Arrival sequence number (1, 2, …); also the `instance` of problems sent for it.
     pub id: u64,
-    /// `POST` (tag) or `DELETE` (untag).
+    /// Which operation it called.
+    pub operation: Operation,
+    /// `POST` (tag, create a tag), `DELETE` (untag) or `GET`.
     pub method: String,
     /// Path and query exactly as received (still percent-encoded).
     pub path: String,
-    /// The `{tag}` path segment, percent-decoded.
+    /// The `{tag}` path segment, percent-decoded (the body's `name` for a tag creation;
+    /// empty for a customer read).
     pub tag: String,
     /// The `{org}` of an `/organizations/{org}/…` path, decoded.
     pub organization: Option<String>,
@@ -34,8 +66,9 @@ pub struct RecordedRequest {
     pub user_agent: Option<String>,
     /// The `Content-Type` header.
     pub content_type: Option<String>,
-    /// The IDs sent (the body's `customerIds`, or the path's customer ID); empty when the
-    /// body could not be read as a list of strings.
+    /// The IDs sent (the body's `customerIds`, or the path's customer ID; for a customer
+    /// read, the values of its `id` filter); empty when the body could not be read as a
+    /// list of strings.
     pub ids: Vec<String>,
     /// The status answered; 0 when the connection was dropped without a response.
     pub status: u16,
@@ -71,11 +104,12 @@ pub(crate) struct State {
     pub window: WindowCounter,
     /// Finished requests in completion order (sorted by `id` when read).
     pub requests: Vec<RecordedRequest>,
-    /// Indexes into `requests` of the ones answered 204, and what they did, in the order
-    /// they were applied. Tag state is replayed from this on demand (see [`State::tagged`])
-    /// so that a request costs O(1) under the lock, not a set update per ID.
-    pub accepted: Vec<(usize, Action)>,
-    /// Tag/untag requests received (kept even when not recording).
+    /// Indexes into `requests` of the writes answered 204, in the order accepted.
+    pub accepted: Vec<usize>,
+    /// The customers, the tags and the writes waiting to take effect. A write is only
+    /// queued under the lock; it is applied when something looks (see [`State::settle`]).
+    pub directory: Directory,
+    /// API requests received (kept even when not recording).
     pub request_count: u64,
     /// IDs answered 204, with repeats (kept even when not recording).
     pub accepted_count: u64,
@@ -101,6 +135,7 @@ pub(crate) struct Arrival {
 impl State {
     /// A fresh state for `config`.
     pub(crate) fn new(config: MockConfig) -> Self {
+        let directory = Directory::new(&config.tags);
         Self {
             rng: rng_for(&config),
             config: Arc::new(config),
@@ -109,12 +144,13 @@ impl State {
             window: WindowCounter::default(),
             requests: Vec::new(),
             accepted: Vec::new(),
+            directory,
             request_count: 0,
             accepted_count: 0,
         }
     }
 
-    /// Registers an arriving tag/untag request: numbers it and hands it the next queued
+    /// Registers an arriving API request: numbers it and hands it the next queued
     /// fault, or a random one when the fault rate says so.
     pub(crate) fn arrive(&mut self) -> Arrival {
         self.last_id += 1;
@@ -143,19 +179,34 @@ impl State {
         }
     }
 
-    /// Stores a finished request; when `action` is given it was answered 204 and its IDs
-    /// are applied to the tag.
-    pub(crate) fn complete(&mut self, request: RecordedRequest, action: Option<Action>) {
-        if action.is_some() {
-            self.accepted_count += request.ids.len() as u64;
-        }
+    /// Stores a finished request; when `accepted` is given it is a write answered 204, to
+    /// take effect on the tag named after the configured delay. Without recording, only
+    /// the counts are kept (the tag is still registered, which costs nothing per ID).
+    pub(crate) fn complete(&mut self, request: RecordedRequest, accepted: Option<(Action, &str)>) {
+        let Some((action, tag)) = accepted else {
+            if self.config.record {
+                self.requests.push(request);
+            }
+            return;
+        };
+        self.accepted_count += request.ids.len() as u64;
+        let tag = self.directory.tag_for_write(tag);
         if !self.config.record {
             return;
         }
-        if let Some(action) = action {
-            self.accepted.push((self.requests.len(), action));
-        }
+        let index = self.requests.len();
+        self.accepted.push(index);
+        let due = Instant::now() + self.config.apply_delay;
+        self.directory.schedule(due, action, tag, index);
         self.requests.push(request);
+    }
+
+    /// Applies every accepted write whose time has come; whatever reads customers calls
+    /// this first.
+    pub(crate) fn settle(&mut self) {
+        let config = Arc::clone(&self.config);
+        self.directory
+            .settle(Instant::now(), &self.requests, &config);
     }
 
     /// Applies a configuration change, re-seeding the generator if the seed changed.
@@ -168,8 +219,9 @@ impl State {
         }
     }
 
-    /// Forgets requests, tags, counters, queued faults and the rate-limit window; keeps
-    /// the configuration (and re-seeds, so a seeded run can be replayed).
+    /// Forgets requests, customers' tags, created tags, counters, queued faults and the
+    /// rate-limit window; keeps the configuration (and re-seeds, so a seeded run can be
+    /// replayed, and the seed tags are there again).
     pub(crate) fn reset(&mut self) {
         let config = Arc::clone(&self.config);
         let last_id = self.last_id;
@@ -187,42 +239,129 @@ impl State {
         requests
     }
 
-    /// IDs of every 204, in completion order, with repeats.
+    /// IDs of every write answered 204, in completion order, with repeats.
     pub(crate) fn accepted_ids(&self) -> Vec<String> {
         self.accepted
             .iter()
-            .flat_map(|&(i, _)| self.requests[i].ids.iter().cloned())
+            .flat_map(|&i| self.requests[i].ids.iter().cloned())
             .collect()
     }
 
-    /// The customers carrying `tag`, by replaying every applied request in order:
-    /// O(IDs accepted so far), which is paid only when someone asks.
-    pub(crate) fn tagged(&self, tag: &str) -> BTreeSet<String> {
-        let applied = || {
-            self.accepted
+    /// The customers carrying `tag` (any case) now, sorted: only writes already in effect
+    /// count, and only on customers.
+    pub(crate) fn tagged(&mut self, tag: &str) -> BTreeSet<String> {
+        self.settle();
+        self.directory
+            .find_tag(tag)
+            .map(|t| self.directory.carrying(t))
+            .unwrap_or_default()
+    }
+}
+
+/// A tag as the admin API and [`MockServer::tags`](super::MockServer::tags) show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagInfo {
+    /// Its name, as first spelled.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type", serialize_with = "as_display")]
+    pub kind: TagType,
+    /// Customers carrying it now.
+    pub customers: u64,
+}
+
+/// Serializes a tag type as the API spells it.
+fn as_display<S: serde::Serializer>(value: &TagType, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(value.as_str())
+}
+
+/// One customer as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerView {
+    /// The ID asked about.
+    pub id: String,
+    /// Whether it is a customer at all (the universe holds it).
+    pub exists: bool,
+    /// The tags it carries now (writes in effect only), by name.
+    pub tags: Vec<String>,
+    /// Accepted writes on it that have not taken effect yet.
+    pub pending: Vec<PendingView>,
+}
+
+/// A write accepted but not in effect yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PendingView {
+    /// `tag` or `untag`.
+    pub action: &'static str,
+    /// The tag's name.
+    pub tag: String,
+    /// Milliseconds until it takes effect.
+    #[serde(rename = "inMs")]
+    pub in_ms: u64,
+}
+
+impl State {
+    /// Every tag with its use.
+    pub(crate) fn tag_infos(&mut self) -> Vec<TagInfo> {
+        self.settle();
+        let usage = self.directory.usage();
+        self.directory
+            .tags()
+            .iter()
+            .zip(usage)
+            .map(|(t, customers)| TagInfo {
+                name: t.name.clone(),
+                kind: t.kind,
+                customers,
+            })
+            .collect()
+    }
+
+    /// Every customer a write has reached, with its tags' names.
+    pub(crate) fn customer_tags(&mut self) -> BTreeMap<String, Vec<String>> {
+        self.settle();
+        let universe = &self.config.customers;
+        self.directory
+            .known(universe)
+            .into_iter()
+            .map(|id| {
+                let tags = self.directory.tags_of(universe, id).unwrap_or_default();
+                let names = tags
+                    .iter()
+                    .map(|&t| self.directory.tag(t).name.clone())
+                    .collect();
+                (id.to_owned(), names)
+            })
+            .collect()
+    }
+
+    /// One customer's state, with its pending writes.
+    pub(crate) fn customer_view(&mut self, id: &str) -> CustomerView {
+        self.settle();
+        let universe = &self.config.customers;
+        let tags = self.directory.tags_of(universe, id);
+        let now = Instant::now();
+        CustomerView {
+            id: id.to_owned(),
+            exists: tags.is_some(),
+            tags: tags
+                .unwrap_or_default()
                 .iter()
-                .map(|&(i, action)| (&self.requests[i], action))
-                .filter(|(request, _)| request.tag == tag)
-        };
-        // Sized for the worst case up front: rehashing millions of entries is the slow part.
-        let most = applied()
-            .filter(|(_, action)| *action == Action::Tag)
-            .map(|(request, _)| request.ids.len())
-            .sum();
-        let mut current: HashSet<&str> = HashSet::with_capacity(most);
-        for (request, action) in applied() {
-            let ids = request.ids.iter().map(String::as_str);
-            match action {
-                Action::Tag => current.extend(ids),
-                Action::Untag => ids.for_each(|id| {
-                    current.remove(id);
-                }),
-            }
+                .map(|&t| self.directory.tag(t).name.clone())
+                .collect(),
+            pending: self
+                .directory
+                .pending_for(id, &self.requests)
+                .map(|(action, tag, due)| PendingView {
+                    action: match action {
+                        Action::Tag => "tag",
+                        Action::Untag => "untag",
+                    },
+                    tag: self.directory.tag(tag).name.clone(),
+                    in_ms: due.saturating_duration_since(now).as_millis() as u64,
+                })
+                .collect(),
         }
-        let mut sorted: Vec<&str> = current.into_iter().collect();
-        sorted.sort_unstable();
-        // Collecting sorted input lets the B-tree be built in one pass.
-        sorted.into_iter().map(str::to_owned).collect()
     }
 }
 
@@ -239,6 +378,7 @@ mod tests {
     fn request(tag: &str, ids: &[&str]) -> RecordedRequest {
         RecordedRequest {
             id: 0,
+            operation: Operation::Tag,
             method: String::new(),
             path: String::new(),
             tag: tag.into(),
@@ -257,19 +397,23 @@ mod tests {
     }
 
     #[test]
-    fn tag_state_replays_tags_and_untags_in_order() {
+    fn tag_state_follows_tags_and_untags_in_order_any_case() {
         let mut state = State::new(MockConfig::default());
-        state.complete(request("A", &["1", "2", "3"]), Some(Action::Tag));
-        state.complete(request("B", &["1"]), Some(Action::Tag));
-        state.complete(request("A", &["2", "9"]), Some(Action::Untag));
+        let accept = |state: &mut State, tag: &str, ids: &[&str], action| {
+            state.complete(request(tag, ids), Some((action, tag)));
+        };
+        accept(&mut state, "A", &["1", "2", "3"], Action::Tag);
+        accept(&mut state, "B", &["1"], Action::Tag);
+        accept(&mut state, "a", &["2", "9"], Action::Untag);
         state.complete(request("A", &["4"]), None);
-        state.complete(request("A", &["2"]), Some(Action::Tag));
-        let ids = |tag| state.tagged(tag).into_iter().collect::<Vec<_>>();
+        accept(&mut state, "A", &["2"], Action::Tag);
+        let mut ids = |tag| state.tagged(tag).into_iter().collect::<Vec<_>>();
         assert_eq!(ids("A"), ["1", "2", "3"]);
-        assert_eq!(ids("B"), ["1"]);
+        assert_eq!(ids("b"), ["1"]);
         assert!(ids("C").is_empty());
         assert_eq!(state.accepted_ids(), ["1", "2", "3", "1", "2", "9", "2"]);
         assert_eq!(state.accepted_count, 7);
+        assert_eq!(state.requests.len(), 5);
     }
 
     #[test]
@@ -278,9 +422,24 @@ mod tests {
             record: false,
             ..MockConfig::default()
         });
-        state.complete(request("A", &["1", "2"]), Some(Action::Tag));
+        state.complete(request("A", &["1", "2"]), Some((Action::Tag, "A")));
         assert_eq!(state.accepted_count, 2);
         assert!(state.tagged("A").is_empty() && state.requests.is_empty());
+    }
+
+    #[test]
+    fn delayed_writes_wait_for_their_time() {
+        let mut state = State::new(MockConfig {
+            apply_delay: std::time::Duration::from_secs(60),
+            ..MockConfig::default()
+        });
+        state.complete(request("A", &["1"]), Some((Action::Tag, "A")));
+        assert!(state.tagged("A").is_empty());
+        assert_eq!(state.directory.pending_count(), 1);
+        assert!(
+            state.directory.find_tag("a").is_some(),
+            "the tag exists at once"
+        );
     }
 
     #[test]

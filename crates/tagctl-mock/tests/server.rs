@@ -7,8 +7,8 @@ use std::net::TcpStream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tagctl_mock::{
-    Fault, InvalidFieldsStyle, MockConfig, MockServer, ProblemContentType, RateLimit,
-    RetryAfterStyle,
+    Fault, InvalidFieldsStyle, MissingTag, MockConfig, MockServer, Operation, ProblemContentType,
+    RateLimit, RetryAfterStyle, TagSeed, TagType, Universe,
 };
 
 /// A response as read off the socket.
@@ -123,6 +123,51 @@ fn tag(server: &MockServer, path: &str, ids: &[&str]) -> Reply {
         &body,
     )
     .expect("a response")
+}
+
+/// An authenticated GET.
+fn get(server: &MockServer, path: &str) -> Reply {
+    send(server, "GET", path, &["REB-APIKEY: key"], "").expect("a response")
+}
+
+/// An authenticated POST of a JSON body.
+fn post_json(server: &MockServer, path: &str, body: &serde_json::Value) -> Reply {
+    send(
+        server,
+        "POST",
+        path,
+        &["REB-APIKEY: key", "Content-Type: application/json"],
+        &body.to_string(),
+    )
+    .expect("a response")
+}
+
+/// `(id, [tag names])` of each customer of a `GET /customers` answer.
+fn customer_tags(reply: &Reply) -> Vec<(String, Vec<String>)> {
+    reply
+        .json()
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|c| {
+            let names = c["tags"]
+                .as_array()
+                .expect("tags")
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned())
+                .collect();
+            (c["id"].as_str().unwrap().to_owned(), names)
+        })
+        .collect()
+}
+
+/// The three `Pagination-*` headers.
+fn pagination(reply: &Reply) -> [Option<&str>; 3] {
+    [
+        reply.header("pagination-total"),
+        reply.header("pagination-limit"),
+        reply.header("pagination-offset"),
+    ]
 }
 
 /// The true Unix time in seconds, fractional.
@@ -712,4 +757,381 @@ async fn throughput_of_full_batches() {
         println!("tagged() replayed {tagged} IDs in {:?}", started.elapsed());
         assert_eq!(tagged, requests * 1000);
     }
+}
+
+#[test]
+fn customers_read_back_by_id_with_fields_and_pagination_headers() {
+    let server = MockServer::start_background(MockConfig {
+        rate_limit: Some(RateLimit::new(100, 60)),
+        ..MockConfig::default()
+    });
+    assert_eq!(
+        tag(&server, "/tags/VIP/customers", &["c1", "c2"]).status,
+        204
+    );
+    let reply = get(
+        &server,
+        "/organizations/o/customers?filter=id%3Ac3,c1,z!z,c2&fields=id,tags&limit=10",
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(pagination(&reply), [Some("3"), Some("10"), Some("0")]);
+    assert_eq!(
+        reply.header("x-ratelimit-limit"),
+        None,
+        "GETs are not limited"
+    );
+    assert_eq!(
+        customer_tags(&reply),
+        [
+            ("c1".into(), vec!["VIP".into()]),
+            ("c2".into(), vec!["VIP".into()]),
+            ("c3".into(), vec![]),
+        ]
+    );
+    let first = &reply.json()[0];
+    let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["id", "tags"], "only the asked fields");
+    assert_eq!(first["tags"][0]["type"], "customer");
+    assert!(first["tags"][0]["id"].as_str().unwrap().starts_with("tag_"));
+
+    let everything = get(&server, "/customers?filter=id:c1");
+    let keys: Vec<String> = everything.json()[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert!(
+        keys.len() > 2 && keys.contains(&"email".to_owned()),
+        "{keys:?}"
+    );
+    let both = get(&server, "/customers?filter=id:c1,c3;id:c3,c2");
+    assert_eq!(
+        customer_tags(&both),
+        [("c3".into(), vec![])],
+        "AND of clauses"
+    );
+    let tagged = get(&server, "/customers?filter=id:c1,c3;tags:vip");
+    assert_eq!(customer_tags(&tagged), [("c1".into(), vec!["VIP".into()])]);
+    let id_only = get(&server, "/customers?filter=id:c1&fields=email");
+    assert_eq!(
+        id_only.json(),
+        serde_json::json!([{"id": "c1", "email": null}])
+    );
+
+    let read = &server.requests_of(Operation::ListCustomers)[0];
+    assert_eq!(read.ids, strings(&["c3", "c1", "z!z", "c2"]));
+    assert_eq!(read.organization.as_deref(), Some("o"));
+    assert_eq!((read.method.as_str(), read.status), ("GET", 200));
+    let unauthenticated = send(&server, "GET", "/customers?filter=id:c1", &[], "").unwrap();
+    assert_eq!(unauthenticated.status, 401);
+}
+
+#[test]
+fn a_numbered_universe_limits_offsets_and_bad_parameters() {
+    let server = MockServer::start_background(MockConfig {
+        customers: Universe::Numbered(3),
+        ..MockConfig::default()
+    });
+    let ids = |reply: &Reply| -> Vec<String> {
+        customer_tags(reply).into_iter().map(|(id, _)| id).collect()
+    };
+    let found = get(&server, "/customers?filter=id:cus_00001,cus_00009,cus_1");
+    assert_eq!(ids(&found), strings(&["cus_00001"]));
+    assert_eq!(pagination(&found)[0], Some("1"));
+    let page = get(&server, "/customers?limit=2&offset=1");
+    assert_eq!(ids(&page), strings(&["cus_00001", "cus_00002"]));
+    assert_eq!(pagination(&page), [Some("3"), Some("2"), Some("1")]);
+    let newest = get(&server, "/customers?limit=1&sort=-createdTime");
+    assert_eq!(ids(&newest), strings(&["cus_00002"]));
+    assert!(ids(&get(&server, "/customers?offset=1000&limit=1000")).is_empty());
+
+    let bad = get(&server, "/customers?limit=1001&offset=-1&filter=email:x");
+    assert_eq!(bad.status, 422);
+    let body = bad.json();
+    let fields: Vec<&str> = body["invalidFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["limit", "offset", "filter"]);
+
+    // Writes to IDs that are not customers are answered 204 and ignored.
+    assert_eq!(
+        tag(&server, "/tags/VIP/customers", &["cus_00000", "ghost"]).status,
+        204
+    );
+    assert_eq!(server.tagged("VIP"), ["cus_00000".to_owned()].into());
+    assert!(!server.customer("ghost").exists);
+}
+
+#[test]
+fn writes_take_effect_after_the_delay_and_never_for_chosen_ids() {
+    let server = MockServer::start_background(MockConfig {
+        apply_delay: Duration::from_millis(300),
+        never_apply: ["b".to_owned()].into(),
+        ..MockConfig::default()
+    });
+    assert_eq!(tag(&server, "/tags/VIP/customers", &["a", "b"]).status, 204);
+    let before = get(&server, "/customers?filter=id:a,b&fields=tags");
+    assert_eq!(
+        customer_tags(&before),
+        [("a".into(), vec![]), ("b".into(), vec![])]
+    );
+    assert_eq!(server.pending_writes(), 1);
+    let pending = &server.customer("a").pending;
+    assert_eq!((pending.len(), pending[0].action), (1, "tag"));
+    std::thread::sleep(Duration::from_millis(350));
+    let after = get(&server, "/customers?filter=id:a,b&fields=tags");
+    assert_eq!(
+        customer_tags(&after),
+        [("a".into(), vec!["VIP".into()]), ("b".into(), vec![])]
+    );
+    assert_eq!(server.pending_writes(), 0);
+    assert_eq!(server.customer("a").tags, strings(&["VIP"]));
+}
+
+#[test]
+fn tag_names_are_not_case_sensitive() {
+    let server = MockServer::start_background(MockConfig::default());
+    assert_eq!(
+        tag(&server, "/tags/Big%20Spender/customers", &["a", "b"]).status,
+        204
+    );
+    let untag = send(
+        &server,
+        "DELETE",
+        "/tags/big%20SPENDER/customers",
+        &["REB-APIKEY: key"],
+        r#"{"customerIds":["a"]}"#,
+    )
+    .unwrap();
+    assert_eq!(untag.status, 204);
+    assert_eq!(server.tagged("BIG spender"), ["b".to_owned()].into());
+    let by_tag = get(&server, "/customers?filter=tags:big%20spender");
+    assert_eq!(
+        customer_tags(&by_tag),
+        [("b".into(), vec!["Big Spender".into()])]
+    );
+    let one = get(&server, "/tags/bIg%20sPeNdEr");
+    assert_eq!(
+        (one.status, one.json()["name"].clone()),
+        (200, "Big Spender".into())
+    );
+    assert_eq!(server.tags().len(), 1, "one tag, however spelled");
+}
+
+#[test]
+fn tags_are_created_read_and_listed() {
+    let server = MockServer::start_background(MockConfig {
+        tags: vec![TagSeed {
+            name: "Passport".into(),
+            kind: TagType::KycDocument,
+        }],
+        ..MockConfig::default()
+    });
+    let created = post_json(
+        &server,
+        "/organizations/o/tags",
+        &serde_json::json!({"name": "Big Spender+1", "type": "customer"}),
+    );
+    assert_eq!(created.status, 201);
+    assert_eq!(created.json()["name"], "Big Spender+1");
+    assert_eq!(created.json()["type"], "customer");
+    assert_eq!(
+        created.header("location"),
+        Some(
+            format!(
+                "http://{}/organizations/o/tags/Big%20Spender%2B1",
+                server.addr()
+            )
+            .as_str()
+        )
+    );
+    let again = post_json(
+        &server,
+        "/tags",
+        &serde_json::json!({"name": "big spender+1", "type": "customer"}),
+    );
+    assert_eq!(again.status, 409);
+    let read = get(&server, "/tags/Big%20Spender%2B1");
+    assert_eq!(read.status, 200);
+    assert_eq!(read.json(), created.json());
+    assert_eq!(get(&server, "/tags/Nope").status, 404);
+
+    let invalid = |body: serde_json::Value| {
+        let reply = post_json(&server, "/tags", &body);
+        assert_eq!(reply.status, 422, "{body}");
+        reply.json()["invalidFields"][0]["field"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        invalid(serde_json::json!({"name": "x", "type": "account"})),
+        "type"
+    );
+    assert_eq!(invalid(serde_json::json!({"name": "x"})), "type");
+    assert_eq!(invalid(serde_json::json!({"type": "customer"})), "name");
+    assert_eq!(
+        invalid(serde_json::json!({"name": "a/b", "type": "customer"})),
+        "name"
+    );
+    assert_eq!(
+        invalid(serde_json::json!({"name": "x".repeat(256), "type": "customer"})),
+        "name"
+    );
+    let longest = post_json(
+        &server,
+        "/tags",
+        &serde_json::json!({"name": "y".repeat(255), "type": "aml-check"}),
+    );
+    assert_eq!(longest.status, 201);
+
+    let all = get(&server, "/tags?limit=2");
+    assert_eq!(pagination(&all), [Some("3"), Some("2"), Some("0")]);
+    let names: Vec<String> = all
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, strings(&["Passport", "Big Spender+1"]));
+    let kyc = get(
+        &server,
+        "/tags?filter=type:kyc-document,aml-check;name:PASSPORT",
+    );
+    assert_eq!(kyc.json().as_array().unwrap().len(), 1);
+    assert_eq!(
+        server.requests_of(Operation::CreateTag)[0].tag,
+        "Big Spender+1"
+    );
+}
+
+#[test]
+fn writes_to_missing_or_foreign_tags_are_refused_as_configured() {
+    let seeds = vec![TagSeed {
+        name: "Passport".into(),
+        kind: TagType::KycDocument,
+    }];
+    let server = MockServer::start_background(MockConfig {
+        tags: seeds,
+        missing_tag: MissingTag::NotFound,
+        ..MockConfig::default()
+    });
+    let missing = tag(&server, "/tags/VIP/customers", &["a"]);
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["detail"], "Tag not found.");
+    let foreign = tag(&server, "/tags/passport/customers", &["a"]);
+    assert_eq!(foreign.status, 422);
+    assert_eq!(foreign.json()["invalidFields"][0]["field"], "tag");
+    server.set_config(|c| c.missing_tag = MissingTag::Unprocessable);
+    let missing = tag(&server, "/tags/VIP/customers", &["a"]);
+    assert_eq!(missing.status, 422);
+    assert_eq!(missing.json()["invalidFields"][0]["field"], "tag");
+    assert!(server.add_tag("vip", TagType::Customer));
+    assert_eq!(tag(&server, "/tags/VIP/customers", &["a"]).status, 204);
+    assert!(server.accepted_ids() == strings(&["a"]));
+    server.set_config(|c| c.missing_tag = MissingTag::Create);
+    assert_eq!(tag(&server, "/tags/New/customers", &["a"]).status, 204);
+    let names: Vec<String> = server.tags().into_iter().map(|t| t.name).collect();
+    assert_eq!(names, strings(&["Passport", "vip", "New"]));
+}
+
+#[test]
+fn an_ignored_filter_returns_customers_not_asked_for() {
+    let server = MockServer::start_background(MockConfig {
+        customers: Universe::Numbered(5),
+        ignore_filter: true,
+        ..MockConfig::default()
+    });
+    let reply = get(
+        &server,
+        "/customers?filter=id:cus_00003&fields=id,tags&limit=2",
+    );
+    let ids: Vec<String> = customer_tags(&reply)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(ids, strings(&["cus_00000", "cus_00001"]));
+    assert_eq!(pagination(&reply)[0], Some("5"));
+}
+
+#[test]
+fn reads_meet_faults_and_are_limited_only_when_asked() {
+    let server = MockServer::start_background(MockConfig {
+        rate_limit: Some(RateLimit::new(1, 60)),
+        ..MockConfig::default()
+    });
+    server.push_faults([Fault::Status500]);
+    assert_eq!(get(&server, "/customers?filter=id:a").status, 500);
+    for _ in 0..3 {
+        assert_eq!(get(&server, "/tags").status, 200);
+    }
+    assert_eq!(
+        tag(&server, "/tags/VIP/customers", &["a"]).status,
+        204,
+        "budget intact"
+    );
+    server.set_config(|c| c.rate_limit_reads = true);
+    let limited = get(&server, "/customers?filter=id:a");
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.header("x-ratelimit-remaining"), Some("0"));
+    assert!(limited.header("x-ratelimit-retry-after").is_some());
+    server.set_config(|c| c.forbidden = ["key".to_owned()].into());
+    assert_eq!(get(&server, "/tags/VIP").status, 403);
+}
+
+#[test]
+fn admin_shows_customers_and_tags_and_routes_refuse_other_methods() {
+    let server = MockServer::start_background(MockConfig::default());
+    let created = send(
+        &server,
+        "POST",
+        "/__mock/tags",
+        &[],
+        r#"{"name":"Doc","type":"kyc-document"}"#,
+    )
+    .unwrap();
+    assert_eq!(created.status, 201);
+    assert_eq!(tag(&server, "/tags/VIP/customers", &["b", "a"]).status, 204);
+    let tags = send(&server, "GET", "/__mock/tags", &[], "").unwrap();
+    assert_eq!(
+        tags.json(),
+        serde_json::json!([
+            {"name": "Doc", "type": "kyc-document", "customers": 0},
+            {"name": "VIP", "type": "customer", "customers": 2},
+        ])
+    );
+    let customers = send(&server, "GET", "/__mock/customers", &[], "").unwrap();
+    assert_eq!(
+        customers.json(),
+        serde_json::json!({"a": ["VIP"], "b": ["VIP"]})
+    );
+    let one = send(&server, "GET", "/__mock/customers/a", &[], "").unwrap();
+    assert_eq!(
+        one.json(),
+        serde_json::json!({"id": "a", "exists": true, "tags": ["VIP"], "pending": []})
+    );
+    let stats = send(&server, "GET", "/__mock/stats", &[], "").unwrap();
+    assert_eq!(stats.json()["pendingWrites"], 0);
+
+    let refused = send(&server, "POST", "/customers", &["REB-APIKEY: key"], "").unwrap();
+    assert_eq!(
+        (refused.status, refused.header("allow")),
+        (405, Some("GET"))
+    );
+    let refused = send(&server, "DELETE", "/tags", &["REB-APIKEY: key"], "").unwrap();
+    assert_eq!(
+        (refused.status, refused.header("allow")),
+        (405, Some("GET, POST"))
+    );
+    let refused = send(&server, "PATCH", "/tags/VIP", &["REB-APIKEY: key"], "").unwrap();
+    assert_eq!(
+        (refused.status, refused.header("allow")),
+        (405, Some("GET"))
+    );
 }
