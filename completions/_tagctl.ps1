@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('tag', 'tag', [CompletionResultType]::ParameterValue, 'Tag customers: POST /tags/{TAG}/customers')
             [CompletionResult]::new('untag', 'untag', [CompletionResultType]::ParameterValue, 'Remove the tag from customers: DELETE /tags/{TAG}/customers')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Read the customers back and check which carry the tag now (a 204 only schedules a write): GET /customers?filter=id:…')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -54,6 +55,8 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of one request, in seconds')
             [CompletionResult]::new('--max-wait', '--max-wait', [CompletionResultType]::ParameterName, 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unsent')
             [CompletionResult]::new('--failed-ids', '--failed-ids', [CompletionResultType]::ParameterName, 'Write every valid ID that was not confirmed to this file, one per line')
+            [CompletionResult]::new('--verify-wait', '--verify-wait', [CompletionResultType]::ParameterName, 'With --verify: re-check what does not match yet for up to this many seconds')
+            [CompletionResult]::new('--missing-ids', '--missing-ids', [CompletionResultType]::ParameterName, 'With --verify: write every confirmed ID that does not match to this file')
             [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments')
             [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed)')
             [CompletionResult]::new('--jwt', '--jwt', [CompletionResultType]::ParameterName, 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]')
@@ -63,6 +66,8 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
             [CompletionResult]::new('--no-header', '--no-header', [CompletionResultType]::ParameterName, 'The CSV/TSV has no header row')
             [CompletionResult]::new('--no-dedupe', '--no-dedupe', [CompletionResultType]::ParameterName, 'Skip de-duplication (constant memory) for input known to be unique')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check the input and print the requests that would be sent; sends nothing')
+            [CompletionResult]::new('--create-tag', '--create-tag', [CompletionResultType]::ParameterName, '(tag) Before the first write, make sure the tag exists as a customer tag: GET /tags/{TAG}, and POST /tags to create it when it is missing')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'After the run, read the confirmed customers back and check that they carry (tag) or lack (untag) the tag; the summary gains "verify"')
             [CompletionResult]::new('--sandbox', '--sandbox', [CompletionResultType]::ParameterName, 'Use the sandbox host (api-sandbox.rebilly.com) instead of live')
             [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow credentials over plain http:// to a host other than loopback')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
@@ -84,6 +89,8 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of one request, in seconds')
             [CompletionResult]::new('--max-wait', '--max-wait', [CompletionResultType]::ParameterName, 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unsent')
             [CompletionResult]::new('--failed-ids', '--failed-ids', [CompletionResultType]::ParameterName, 'Write every valid ID that was not confirmed to this file, one per line')
+            [CompletionResult]::new('--verify-wait', '--verify-wait', [CompletionResultType]::ParameterName, 'With --verify: re-check what does not match yet for up to this many seconds')
+            [CompletionResult]::new('--missing-ids', '--missing-ids', [CompletionResultType]::ParameterName, 'With --verify: write every confirmed ID that does not match to this file')
             [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments')
             [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed)')
             [CompletionResult]::new('--jwt', '--jwt', [CompletionResultType]::ParameterName, 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]')
@@ -93,6 +100,38 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
             [CompletionResult]::new('--no-header', '--no-header', [CompletionResultType]::ParameterName, 'The CSV/TSV has no header row')
             [CompletionResult]::new('--no-dedupe', '--no-dedupe', [CompletionResultType]::ParameterName, 'Skip de-duplication (constant memory) for input known to be unique')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check the input and print the requests that would be sent; sends nothing')
+            [CompletionResult]::new('--create-tag', '--create-tag', [CompletionResultType]::ParameterName, '(tag) Before the first write, make sure the tag exists as a customer tag: GET /tags/{TAG}, and POST /tags to create it when it is missing')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'After the run, read the confirmed customers back and check that they carry (tag) or lack (untag) the tag; the summary gains "verify"')
+            [CompletionResult]::new('--sandbox', '--sandbox', [CompletionResultType]::ParameterName, 'Use the sandbox host (api-sandbox.rebilly.com) instead of live')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow credentials over plain http:// to a host other than loopback')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'One line per request on standard error: method, URL, attempt, status, wait')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'One line per request on standard error: method, URL, attempt, status, wait')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'tagctl;verify' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read IDs from a file, ''-'' for standard input (repeatable)')
+            [CompletionResult]::new('--ids-file', '--ids-file', [CompletionResultType]::ParameterName, 'Read IDs from a file, ''-'' for standard input (repeatable)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to read --ids-file: auto picks csv/tsv by extension, else one ID per line')
+            [CompletionResult]::new('--column', '--column', [CompletionResultType]::ParameterName, 'The CSV column holding IDs: a header name (case-insensitive) or a 1-based index [default: customerId, customer_id, customer id or id, else the first]')
+            [CompletionResult]::new('--expect', '--expect', [CompletionResultType]::ParameterName, 'Whether the customers should carry the tag (after tag) or not (after untag)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Re-check the IDs that do not match yet, at growing intervals, until they do or this many seconds have passed (0: check once)')
+            [CompletionResult]::new('--missing-ids', '--missing-ids', [CompletionResultType]::ParameterName, 'Write every valid ID that does not match (missing, not found or unchecked) to this file, one per line; empty when all match')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once')
+            [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'Retries of one read after 429, 5xx, timeouts or connection errors')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of one request, in seconds')
+            [CompletionResult]::new('--max-wait', '--max-wait', [CompletionResultType]::ParameterName, 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unchecked')
+            [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments')
+            [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed)')
+            [CompletionResult]::new('--jwt', '--jwt', [CompletionResultType]::ParameterName, 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]')
+            [CompletionResult]::new('--organization-id', '--organization-id', [CompletionResultType]::ParameterName, 'Organization ID: adds /organizations/{ID} to the base URL')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Another API host: a local mock, a proxy (its path prefix is kept)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The final summary on standard output')
+            [CompletionResult]::new('--no-header', '--no-header', [CompletionResultType]::ParameterName, 'The CSV/TSV has no header row')
+            [CompletionResult]::new('--no-dedupe', '--no-dedupe', [CompletionResultType]::ParameterName, 'Skip de-duplication (constant memory) for input known to be unique')
             [CompletionResult]::new('--sandbox', '--sandbox', [CompletionResultType]::ParameterName, 'Use the sandbox host (api-sandbox.rebilly.com) instead of live')
             [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow credentials over plain http:// to a host other than loopback')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
@@ -123,6 +162,7 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
         'tagctl;help' {
             [CompletionResult]::new('tag', 'tag', [CompletionResultType]::ParameterValue, 'Tag customers: POST /tags/{TAG}/customers')
             [CompletionResult]::new('untag', 'untag', [CompletionResultType]::ParameterValue, 'Remove the tag from customers: DELETE /tags/{TAG}/customers')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Read the customers back and check which carry the tag now (a 204 only schedules a write): GET /customers?filter=id:…')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -131,6 +171,9 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
             break
         }
         'tagctl;help;untag' {
+            break
+        }
+        'tagctl;help;verify' {
             break
         }
         'tagctl;help;completions' {

@@ -28,6 +28,9 @@ _tagctl() {
             tagctl,untag)
                 cmd="tagctl__subcmd__untag"
                 ;;
+            tagctl,verify)
+                cmd="tagctl__subcmd__verify"
+                ;;
             tagctl__subcmd__help,completions)
                 cmd="tagctl__subcmd__help__subcmd__completions"
                 ;;
@@ -40,6 +43,9 @@ _tagctl() {
             tagctl__subcmd__help,untag)
                 cmd="tagctl__subcmd__help__subcmd__untag"
                 ;;
+            tagctl__subcmd__help,verify)
+                cmd="tagctl__subcmd__help__subcmd__verify"
+                ;;
             *)
                 ;;
         esac
@@ -47,7 +53,7 @@ _tagctl() {
 
     case "${cmd}" in
         tagctl)
-            opts="-q -v -h -V --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help --version tag untag completions help"
+            opts="-q -v -h -V --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help --version tag untag verify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -123,7 +129,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__help)
-            opts="tag untag completions help"
+            opts="tag untag verify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -192,8 +198,22 @@ _tagctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tagctl__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tagctl__subcmd__tag)
-            opts="-f -q -v -h --ids-file --format --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
+            opts="-f -q -v -h --ids-file --format --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --create-tag --verify --verify-wait --missing-ids --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -236,6 +256,14 @@ _tagctl() {
                     return 0
                     ;;
                 --failed-ids)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --verify-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --missing-ids)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -271,7 +299,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__untag)
-            opts="-f -q -v -h --ids-file --format --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
+            opts="-f -q -v -h --ids-file --format --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --create-tag --verify --verify-wait --missing-ids --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -314,6 +342,96 @@ _tagctl() {
                     return 0
                     ;;
                 --failed-ids)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --verify-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --missing-ids)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jwt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --organization-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tagctl__subcmd__verify)
+            opts="-f -q -v -h --ids-file --format --column --no-header --no-dedupe --expect --wait --missing-ids --concurrency --max-retries --timeout --max-wait --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ids-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "auto lines csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect)
+                    COMPREPLY=($(compgen -W "present absent" -- "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --missing-ids)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

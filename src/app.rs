@@ -10,14 +10,16 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
 
+use crate::api::tags;
 use crate::api::{Action, Client, CredentialArgs, CredentialSource, Endpoint};
-use crate::cli::{Cli, Command, GlobalArgs, JobArgs, OutputFormat};
+use crate::cli::{Cli, Command, Expect, GlobalArgs, JobArgs, OutputFormat, VerifyArgs};
 use crate::exit::{Exit, Fatal};
 use crate::ids::{self, InputSpec};
 use crate::ledger::Ledger;
 use crate::progress::{Reporter, Verbosity};
-use crate::runner::{self, Backoff, DryRunOutput, JobConfig, Policy, Stop, StopReason};
+use crate::runner::{self, Backoff, DryRunOutput, JobConfig, Policy, ReadCheck, Stop, StopReason};
 use crate::summary::Summary;
+use crate::verify::{self, VerifyCounts, VerifySummary};
 
 /// The program: parses `args` and runs. `main.rs` is only this call.
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
@@ -68,10 +70,11 @@ pub fn run(cli: Cli) -> Exit {
         }
         Command::Tag(job) => run_job(&cli.global, job, Action::Tag),
         Command::Untag(job) => run_job(&cli.global, job, Action::Untag),
+        Command::Verify(args) => run_verify(&cli.global, args),
     }
 }
 
-fn run_job(global: &GlobalArgs, job: JobArgs, action: Action) -> Exit {
+fn reporter_for(global: &GlobalArgs) -> Arc<Reporter> {
     let verbosity = if global.quiet {
         Verbosity::Quiet
     } else if global.verbose {
@@ -79,7 +82,118 @@ fn run_job(global: &GlobalArgs, job: JobArgs, action: Action) -> Exit {
     } else {
         Verbosity::Normal
     };
-    let reporter = Arc::new(Reporter::new(verbosity));
+    Arc::new(Reporter::new(verbosity))
+}
+
+/// `tagctl verify`: the input prepared as for `tag`, then a read job.
+fn run_verify(global: &GlobalArgs, args: VerifyArgs) -> Exit {
+    let reporter = reporter_for(global);
+    let job = args.as_job();
+    let prepared = match prepare(global, &job, Action::Verify, &reporter) {
+        Ok(prepared) => prepared,
+        Err(fatal) => {
+            reporter.error(&fatal.message, &[]);
+            return fatal.exit;
+        }
+    };
+    let json = global.output == OutputFormat::Json;
+    let mut config = job_config(&job, Action::Verify, json);
+    config.read = Some(ReadCheck {
+        tag: job.tag.clone(),
+        present: args.expect == Expect::Present,
+    });
+    let Some(runtime) = runtime(&reporter) else {
+        return Exit::Usage;
+    };
+    let ledger = Ledger::new();
+    let (stop, abort) = (Stop::new(), Stop::new());
+    let end = runtime.block_on(async {
+        tokio::spawn(watch_signals(
+            stop.clone(),
+            abort.clone(),
+            Arc::clone(&reporter),
+        ));
+        verify::run(
+            verify::Input::Sources(prepared.sources),
+            Duration::from_secs_f64(args.wait),
+            prepared.client,
+            config,
+            Arc::clone(&ledger),
+            Arc::clone(&reporter),
+            stop.clone(),
+            abort.clone(),
+        )
+        .await
+    });
+    reporter.finish();
+    report_end(&end, &reporter, "--missing-ids");
+    let counts = ledger.close();
+    let missing_ids_lost = prepared
+        .missing_ids
+        .is_some_and(|file| !write_leftovers(file, &ledger, &reporter, "--missing-ids"));
+    let summary = VerifySummary {
+        tag: job.tag,
+        expect: args.expect.name(),
+        counts,
+        elapsed_ms: end.elapsed.as_millis() as u64,
+        problems: ledger.problems(),
+        stop: end.stop.clone(),
+        read_error: end.read_error.as_ref().map(ToString::to_string),
+        missing_ids_lost,
+    };
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    if summary.no_input() {
+        reporter.error(
+            "no customer IDs in the input (it was empty or only blank lines)",
+            &[],
+        );
+        return summary.exit();
+    }
+    if json {
+        let _ = writeln!(std::io::stdout().lock(), "{}", summary.to_json());
+    } else if !global.quiet {
+        let _ = write!(std::io::stdout().lock(), "{}", summary.to_text());
+    }
+    summary.exit()
+}
+
+/// The two-thread runtime a job runs on.
+fn runtime(reporter: &Reporter) -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            reporter.error(&format!("cannot start: {e}"), &[]);
+            None
+        }
+    }
+}
+
+/// What the user must know about how the run ended, beyond the summary.
+fn report_end(end: &runner::RunEnd, reporter: &Reporter, leftovers: &str) {
+    if let Some(e) = &end.read_error {
+        reporter.error(&e.to_string(), &[]);
+    }
+    if end.input_unread {
+        reporter.error(
+            &format!("stopped before the whole input was read: the unread rest is neither counted nor in {leftovers}"),
+            &[],
+        );
+    }
+}
+
+fn run_job(global: &GlobalArgs, job: JobArgs, action: Action) -> Exit {
+    let reporter = reporter_for(global);
+    if job.create_tag && action != Action::Tag {
+        reporter.error(
+            "--create-tag is for tag: untag needs a tag that exists",
+            &[],
+        );
+        return Exit::Usage;
+    }
     match prepare(global, &job, action, &reporter) {
         Ok(prepared) => execute(global, job, action, prepared, reporter),
         Err(fatal) => {
@@ -93,6 +207,7 @@ struct Prepared {
     client: Client,
     sources: Vec<ids::Opened>,
     failed_ids: Option<std::fs::File>,
+    missing_ids: Option<std::fs::File>,
 }
 
 /// Everything that can fail before a request, in the order a user fixes it.
@@ -137,7 +252,16 @@ fn prepare(
             "{flag} on the command line is visible to other users of this machine; prefer REBILLY_API_KEY / REBILLY_JWT or --api-key-file"
         ));
     }
-    let failed_ids = job.failed_ids.as_deref().map(open_failed_ids).transpose()?;
+    let failed_ids = job
+        .failed_ids
+        .as_deref()
+        .map(|p| open_leftovers(p, "--failed-ids"))
+        .transpose()?;
+    let missing_ids = job
+        .missing_ids
+        .as_deref()
+        .map(|p| open_leftovers(p, "--missing-ids"))
+        .transpose()?;
     let spec = InputSpec {
         args: job.ids.clone(),
         files: job.ids_files.clone(),
@@ -159,15 +283,28 @@ fn prepare(
         Duration::from_secs_f64(job.timeout),
         job.concurrency as usize,
     )?;
+    if job.create_tag {
+        if job.dry_run {
+            reporter.note(&tags::dry_run_note(&client));
+        } else {
+            let check = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Fatal::usage(format!("cannot start: {e}")))?
+                .block_on(tags::ensure_customer_tag(&client, &job.tag))?;
+            reporter.note(&check.describe(&job.tag));
+        }
+    }
     Ok(Prepared {
         client,
         sources,
         failed_ids,
+        missing_ids,
     })
 }
 
 /// The runner's knobs from the command line.
-fn job_config(job: &JobArgs, json: bool) -> JobConfig {
+fn job_config(job: &JobArgs, action: Action, json: bool) -> JobConfig {
     JobConfig {
         batch_size: job.batch_size as usize,
         concurrency: job.concurrency as usize,
@@ -175,6 +312,7 @@ fn job_config(job: &JobArgs, json: bool) -> JobConfig {
             max_retries: job.max_retries,
             max_wait: Duration::from_secs_f64(job.max_wait),
             backoff: Backoff::default(),
+            hint_create_tag: action == Action::Tag && !job.create_tag,
         },
         dedupe: !job.no_dedupe,
         dry_run: job.dry_run.then_some(if json {
@@ -182,13 +320,14 @@ fn job_config(job: &JobArgs, json: bool) -> JobConfig {
         } else {
             DryRunOutput::Stdout
         }),
+        read: None,
     }
 }
 
-/// Opens `--failed-ids` now, so an unwritable path costs no request, but
-/// empties it only at the end: it may be the very file being read
-/// (`-f left.txt --failed-ids left.txt`).
-fn open_failed_ids(path: &std::path::Path) -> Result<std::fs::File, Fatal> {
+/// Opens `--failed-ids` (or `--missing-ids`) now, so an unwritable path
+/// costs no request, but empties it only at the end: it may be the very
+/// file being read (`-f left.txt --failed-ids left.txt`).
+fn open_leftovers(path: &std::path::Path, flag: &str) -> Result<std::fs::File, Fatal> {
     std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -196,7 +335,7 @@ fn open_failed_ids(path: &std::path::Path) -> Result<std::fs::File, Fatal> {
         .open(path)
         .map_err(|e| {
             Fatal::usage(format!(
-                "--failed-ids: cannot write {}: {}",
+                "{flag}: cannot write {}: {}",
                 path.display(),
                 ids::read::io_message(&e)
             ))
@@ -211,27 +350,31 @@ fn execute(
     reporter: Arc<Reporter>,
 ) -> Exit {
     let json = global.output == OutputFormat::Json;
-    let config = job_config(&job, json);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            reporter.error(&format!("cannot start: {e}"), &[]);
-            return Exit::Usage;
-        }
+    let config = job_config(&job, action, json);
+    let Some(runtime) = runtime(&reporter) else {
+        return Exit::Usage;
     };
     let ledger = Ledger::new();
+    let verifying = job.verify && !job.dry_run;
+    if verifying {
+        ledger.keep_confirmed();
+    }
+    let read_client = prepared.client.with_action(Action::Verify);
+    let mut read_config = job_config(&job, Action::Verify, json);
+    read_config.batch_size = crate::cli::READ_BATCH as usize;
+    read_config.read = Some(ReadCheck {
+        tag: job.tag.clone(),
+        present: action == Action::Tag,
+    });
+    let read_ledger = Ledger::new();
     let (stop, abort) = (Stop::new(), Stop::new());
-    let end = runtime.block_on(async {
+    let (end, read_end) = runtime.block_on(async {
         tokio::spawn(watch_signals(
             stop.clone(),
             abort.clone(),
             Arc::clone(&reporter),
         ));
-        runner::run(
+        let end = runner::run(
             prepared.sources,
             prepared.client,
             config,
@@ -240,32 +383,60 @@ fn execute(
             stop.clone(),
             abort.clone(),
         )
-        .await
+        .await;
+        let interrupted = matches!(
+            end.stop,
+            Some(StopReason::Interrupted | StopReason::Unauthorized)
+        );
+        if !verifying || interrupted || end.aborted {
+            return (end, None);
+        }
+        reporter.finish();
+        let read_end = verify::run(
+            verify::Input::Lists(ledger.take_confirmed()),
+            Duration::from_secs_f64(job.verify_wait),
+            read_client,
+            read_config,
+            Arc::clone(&read_ledger),
+            Arc::clone(&reporter),
+            stop.clone(),
+            abort.clone(),
+        )
+        .await;
+        (end, Some(read_end))
     });
     reporter.finish();
-    if let Some(e) = &end.read_error {
-        reporter.error(&e.to_string(), &[]);
-    }
-    if end.input_unread {
-        reporter.error(
-            "stopped before the whole input was read: the unread rest is neither counted nor in --failed-ids",
-            &[],
-        );
-    }
+    report_end(&end, &reporter, "--failed-ids");
     let counts = ledger.close();
     let failed_ids_lost = prepared
         .failed_ids
-        .is_some_and(|file| !write_failed_ids(file, &ledger, &reporter));
+        .is_some_and(|file| !write_leftovers(file, &ledger, &reporter, "--failed-ids"));
+    let verify = read_end.as_ref().map(|read_end| {
+        let counts = read_ledger.close();
+        VerifyCounts::from_ledger(&counts, read_end.stop.as_ref())
+    });
+    let missing_ids_lost = match (prepared.missing_ids, &read_end) {
+        (Some(file), Some(_)) => !write_leftovers(file, &read_ledger, &reporter, "--missing-ids"),
+        // Nothing was verified (an interrupt, a dry run): the file is emptied
+        // so it never shows an earlier run's IDs.
+        (Some(file), None) => file.set_len(0).is_err(),
+        (None, _) => false,
+    };
     let summary = Summary {
         action,
         tag: job.tag,
         counts,
-        elapsed_ms: end.elapsed.as_millis() as u64,
+        elapsed_ms: end.elapsed.as_millis() as u64
+            + read_end
+                .as_ref()
+                .map_or(0, |r| r.elapsed.as_millis() as u64),
         problems: ledger.problems(),
         dry_run: job.dry_run,
         stop: end.stop.clone(),
         read_error: end.read_error.as_ref().map(ToString::to_string),
-        failed_ids_lost,
+        failed_ids_lost: failed_ids_lost || missing_ids_lost,
+        verify,
+        verify_stop: read_end.and_then(|r| r.stop),
     };
     runtime.shutdown_timeout(Duration::from_millis(100));
     if summary.no_input() {
@@ -283,9 +454,9 @@ fn execute(
     summary.exit()
 }
 
-/// Writes the unconfirmed IDs to the `--failed-ids` file; false (said on
-/// standard error) if they could not be saved.
-fn write_failed_ids(file: std::fs::File, ledger: &Ledger, reporter: &Reporter) -> bool {
+/// Writes the IDs left to do (not confirmed; for verify, not matching) to
+/// `file`; false (said on standard error) if they could not be saved.
+fn write_leftovers(file: std::fs::File, ledger: &Ledger, reporter: &Reporter, flag: &str) -> bool {
     let written = file.set_len(0).and_then(|_| {
         let mut out = std::io::BufWriter::new(file);
         ledger.write_unconfirmed(&mut out)?;
@@ -293,7 +464,7 @@ fn write_failed_ids(file: std::fs::File, ledger: &Ledger, reporter: &Reporter) -
     });
     if let Err(e) = &written {
         reporter.error(
-            &format!("--failed-ids: cannot write: {}", ids::read::io_message(e)),
+            &format!("{flag}: cannot write: {}", ids::read::io_message(e)),
             &[],
         );
     }

@@ -12,11 +12,14 @@ Examples:
   tagctl tag 'Big Spender' -f report.csv --column 3
   some-query | tagctl untag VIP                    IDs from standard input
   tagctl tag VIP -f ids.txt --output json --failed-ids retry.txt
+  tagctl tag VIP -f ids.txt --create-tag --verify  create the tag if needed, check after
+  tagctl verify VIP -f ids.txt --wait 120          which customers carry VIP now
 
 Credentials come from REBILLY_API_KEY (or REBILLY_JWT, or --api-key-file);
-the organization from REBILLY_ORGANIZATION_ID. Exit codes: 0 all confirmed,
-1 some IDs invalid/failed/unsent, 2 usage or input error, 4 credentials or
-permission refused, 130 interrupted.";
+the organization from REBILLY_ORGANIZATION_ID. Exit codes: 0 all confirmed
+(verify: all match), 1 some IDs invalid/failed/unsent (verify: missing, not
+found or unchecked), 2 usage or input error, 4 credentials or permission
+refused, 130 interrupted.";
 
 /// Bulk-tag and untag customers in a Rebilly account.
 ///
@@ -43,6 +46,9 @@ pub enum Command {
     Tag(JobArgs),
     /// Remove the tag from customers: DELETE /tags/{TAG}/customers.
     Untag(JobArgs),
+    /// Read the customers back and check which carry the tag now (a 204 only
+    /// schedules a write): GET /customers?filter=id:….
+    Verify(VerifyArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -128,7 +134,7 @@ pub struct GlobalArgs {
 }
 
 /// The options of `tag` and `untag`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct JobArgs {
     /// The tag: letters, digits, spaces and _ @ ~ - . +
     #[arg(value_name = "TAG")]
@@ -221,6 +227,185 @@ pub struct JobArgs {
     /// Write every valid ID that was not confirmed to this file, one per line.
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub failed_ids: Option<PathBuf>,
+
+    /// (tag) Before the first write, make sure the tag exists as a customer
+    /// tag: GET /tags/{TAG}, and POST /tags to create it when it is missing.
+    #[arg(long, help_heading = "Tag")]
+    pub create_tag: bool,
+
+    /// After the run, read the confirmed customers back and check that they
+    /// carry (tag) or lack (untag) the tag; the summary gains "verify".
+    #[arg(long, help_heading = "Verify")]
+    pub verify: bool,
+
+    /// With --verify: re-check what does not match yet for up to this many seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "60",
+        value_parser = parse_seconds,
+        requires = "verify",
+        help_heading = "Verify"
+    )]
+    pub verify_wait: f64,
+
+    /// With --verify: write every confirmed ID that does not match to this file.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "verify",
+        help_heading = "Verify"
+    )]
+    pub missing_ids: Option<PathBuf>,
+}
+
+/// The options of `verify`: the input and pacing options of `tag`, and what
+/// to expect.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The tag: letters, digits, spaces and _ @ ~ - . +
+    #[arg(value_name = "TAG")]
+    pub tag: String,
+
+    /// Customer IDs.
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+
+    /// Read IDs from a file, '-' for standard input (repeatable).
+    #[arg(
+        short = 'f',
+        long = "ids-file",
+        value_name = "PATH",
+        help_heading = "Input"
+    )]
+    pub ids_files: Vec<PathBuf>,
+
+    /// How to read --ids-file: auto picks csv/tsv by extension, else one ID per line.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto, help_heading = "Input")]
+    pub format: InputFormat,
+
+    /// The CSV column holding IDs: a header name (case-insensitive) or a 1-based
+    /// index [default: customerId, customer_id, customer id or id, else the first].
+    #[arg(long, value_name = "NAME|N", help_heading = "Input")]
+    pub column: Option<String>,
+
+    /// The CSV/TSV has no header row.
+    #[arg(long, help_heading = "Input")]
+    pub no_header: bool,
+
+    /// Skip de-duplication (constant memory) for input known to be unique.
+    #[arg(long, help_heading = "Input")]
+    pub no_dedupe: bool,
+
+    /// Whether the customers should carry the tag (after tag) or not (after untag).
+    #[arg(long, value_enum, default_value_t = Expect::Present, help_heading = "Verify")]
+    pub expect: Expect,
+
+    /// Re-check the IDs that do not match yet, at growing intervals, until they
+    /// do or this many seconds have passed (0: check once).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "0",
+        value_parser = parse_seconds,
+        help_heading = "Verify"
+    )]
+    pub wait: f64,
+
+    /// Write every valid ID that does not match (missing, not found or
+    /// unchecked) to this file, one per line; empty when all match.
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub missing_ids: Option<PathBuf>,
+
+    /// Requests in flight at once.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u32).range(1..=64),
+        help_heading = "Batching"
+    )]
+    pub concurrency: u32,
+
+    /// Retries of one read after 429, 5xx, timeouts or connection errors.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10,
+        help_heading = "Batching"
+    )]
+    pub max_retries: u32,
+
+    /// Timeout of one request, in seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "30",
+        value_parser = parse_positive_seconds,
+        help_heading = "Batching"
+    )]
+    pub timeout: f64,
+
+    /// The longest single rate-limit wait, in seconds; past it the run stops
+    /// and the rest is reported as unchecked.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "900",
+        value_parser = parse_seconds,
+        help_heading = "Batching"
+    )]
+    pub max_wait: f64,
+}
+
+/// At most this many IDs per verify read (`GET /customers?filter=id:…`):
+/// short URLs, small answers.
+pub const READ_BATCH: u32 = 100;
+
+impl VerifyArgs {
+    /// The same job as `tag` would run on this input, so input, credentials
+    /// and pacing are prepared by one code path; only the action differs.
+    pub fn as_job(&self) -> JobArgs {
+        JobArgs {
+            tag: self.tag.clone(),
+            ids: self.ids.clone(),
+            ids_files: self.ids_files.clone(),
+            format: self.format,
+            column: self.column.clone(),
+            no_header: self.no_header,
+            no_dedupe: self.no_dedupe,
+            batch_size: READ_BATCH,
+            concurrency: self.concurrency,
+            max_retries: self.max_retries,
+            timeout: self.timeout,
+            max_wait: self.max_wait,
+            dry_run: false,
+            failed_ids: None,
+            create_tag: false,
+            verify: false,
+            verify_wait: 0.0,
+            missing_ids: self.missing_ids.clone(),
+        }
+    }
+}
+
+/// What `verify` expects of each customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Expect {
+    /// The customer carries the tag (after tag).
+    Present,
+    /// The customer does not carry the tag (after untag).
+    Absent,
+}
+
+impl Expect {
+    /// The name in the summary.
+    pub fn name(self) -> &'static str {
+        match self {
+            Expect::Present => "present",
+            Expect::Absent => "absent",
+        }
+    }
 }
 
 /// How ID files are read.

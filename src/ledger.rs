@@ -30,6 +30,11 @@ pub struct Ledger {
     confirmed: AtomicU64,
     failed: AtomicU64,
     unsent: AtomicU64,
+    missing: AtomicU64,
+    not_found: AtomicU64,
+    /// Keep the confirmed IDs (for `tag --verify`, which reads them back).
+    keep_confirmed: std::sync::atomic::AtomicBool,
+    confirmed_ids: Mutex<Vec<IdList>>,
     requests: AtomicU64,
     retries: AtomicU64,
     rate_limited: AtomicU64,
@@ -45,6 +50,7 @@ pub struct Ledger {
 /// IDs not confirmed, with where they stood in their batch when it was
 /// split (a 422 settles some IDs of a batch before the rest).
 struct Unconfirmed {
+    bucket: Bucket,
     seq: u64,
     positions: Option<Vec<u16>>,
     ids: IdList,
@@ -67,6 +73,10 @@ pub struct Counts {
     pub failed: u64,
     /// IDs never sent.
     pub unsent: u64,
+    /// Verify: returned without (or, for `absent`, with) the tag.
+    pub missing: u64,
+    /// Verify: asked for and not returned.
+    pub not_found: u64,
     /// HTTP requests sent.
     pub requests: u64,
     /// Requests that repeated a batch (429, 5xx, network).
@@ -80,17 +90,17 @@ pub struct Counts {
 impl Counts {
     /// IDs in batches that are not settled yet.
     pub fn pending(&self) -> u64 {
-        self.batched - self.confirmed - self.failed - self.unsent
+        self.batched - self.done()
     }
 
     /// IDs settled one way or another.
     pub fn done(&self) -> u64 {
-        self.confirmed + self.failed + self.unsent
+        self.confirmed + self.failed + self.unsent + self.missing + self.not_found
     }
 
     /// Whether the accounting identity holds.
     pub fn balanced(&self) -> bool {
-        self.ids_read == self.duplicates + self.invalid + self.confirmed + self.failed + self.unsent
+        self.ids_read == self.duplicates + self.invalid + self.done()
     }
 }
 
@@ -182,6 +192,8 @@ impl Ledger {
         let confirmed = self.confirmed.load(Relaxed);
         let failed = self.failed.load(Relaxed);
         let unsent = self.unsent.load(Relaxed);
+        let missing = self.missing.load(Relaxed);
+        let not_found = self.not_found.load(Relaxed);
         Counts {
             ids_read: self.ids_read.load(Relaxed),
             duplicates: self.duplicates.load(Relaxed),
@@ -190,6 +202,8 @@ impl Ledger {
             confirmed,
             failed,
             unsent,
+            missing,
+            not_found,
             requests: self.requests.load(Relaxed),
             retries: self.retries.load(Relaxed),
             rate_limited: self.rate_limited.load(Relaxed),
@@ -221,6 +235,31 @@ impl Ledger {
         result
     }
 
+    /// Keeps the confirmed IDs from now on, for [`Ledger::take_confirmed`].
+    pub fn keep_confirmed(&self) {
+        self.keep_confirmed.store(true, Relaxed);
+    }
+
+    /// The confirmed IDs kept since [`Ledger::keep_confirmed`].
+    pub fn take_confirmed(&self) -> Vec<IdList> {
+        std::mem::take(&mut *lock(&self.confirmed_ids))
+    }
+
+    /// Takes the `missing` IDs back out of their bucket (they count as
+    /// neither batched nor settled any more), to be checked again.
+    pub fn take_missing(&self) -> Vec<IdList> {
+        let _closed = self.closed.read().unwrap_or_else(|p| p.into_inner());
+        let mut all = lock(&self.unconfirmed);
+        let (missing, rest): (Vec<Unconfirmed>, Vec<Unconfirmed>) = std::mem::take(&mut *all)
+            .into_iter()
+            .partition(|u| matches!(u.bucket, Bucket::Missing));
+        *all = rest;
+        let n: u64 = missing.iter().map(|u| u.ids.len() as u64).sum();
+        self.missing.fetch_sub(n, Relaxed);
+        self.batched.fetch_sub(n, Relaxed);
+        missing.into_iter().map(|u| u.ids).collect()
+    }
+
     fn settle(&self, seq: u64, positions: &mut Option<Vec<u16>>, ids: &mut IdList, bucket: Bucket) {
         let closed = self.closed.read().unwrap_or_else(|p| p.into_inner());
         if *closed {
@@ -230,13 +269,19 @@ impl Ledger {
         match bucket {
             Bucket::Confirmed => {
                 self.confirmed.fetch_add(n, Relaxed);
+                if n > 0 && self.keep_confirmed.load(Relaxed) {
+                    lock(&self.confirmed_ids).push(std::mem::take(ids));
+                }
                 return;
             }
             Bucket::Failed => self.failed.fetch_add(n, Relaxed),
             Bucket::Unsent => self.unsent.fetch_add(n, Relaxed),
+            Bucket::Missing => self.missing.fetch_add(n, Relaxed),
+            Bucket::NotFound => self.not_found.fetch_add(n, Relaxed),
         };
         if n > 0 {
             lock(&self.unconfirmed).push(Unconfirmed {
+                bucket,
                 seq,
                 positions: positions.take(),
                 ids: std::mem::take(ids),
@@ -269,11 +314,13 @@ fn write_group(group: &[Unconfirmed], out: &mut impl Write) -> std::io::Result<(
     Ok(())
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Bucket {
     Confirmed,
     Failed,
     Unsent,
+    Missing,
+    NotFound,
 }
 
 /// Valid IDs on their way to the server. See the module docs for why it
@@ -343,6 +390,30 @@ impl Batch {
     /// The IDs were never acted on.
     pub fn leave_unsent(self) {
         self.finish(Bucket::Unsent);
+    }
+
+    /// Settles each ID of a verify read as its fate says (one per ID, in
+    /// order): matching as confirmed, unchecked as failed.
+    pub fn settle_fates(mut self, fates: &[crate::api::customers::Fate]) {
+        use crate::api::customers::Fate;
+        let positions = self.positions();
+        for (fate, bucket) in [
+            (Fate::Matching, Bucket::Confirmed),
+            (Fate::Missing, Bucket::Missing),
+            (Fate::NotFound, Bucket::NotFound),
+            (Fate::Unchecked, Bucket::Failed),
+        ] {
+            let picked: Vec<usize> = (0..self.ids.len())
+                .filter(|&i| fates.get(i).copied().unwrap_or(Fate::Unchecked) == fate)
+                .collect();
+            if picked.is_empty() {
+                continue;
+            }
+            let mut ids: IdList = picked.iter().map(|&i| self.ids.get(i)).collect();
+            let mut part = Some(picked.iter().map(|&i| positions[i]).collect());
+            self.ledger.settle(self.seq, &mut part, &mut ids, bucket);
+        }
+        self.settled = true;
     }
 
     /// Splits into two batches, for bisection.

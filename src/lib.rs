@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod progress;
 pub mod runner;
 pub mod summary;
+pub mod verify;
 
 pub use app::{main_with_args, run};
 pub use exit::Exit;

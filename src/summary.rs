@@ -6,6 +6,7 @@ use crate::api::{Action, Problem};
 use crate::exit::Exit;
 use crate::ledger::Counts;
 use crate::runner::StopReason;
+use crate::verify::VerifyCounts;
 
 /// Everything the summary reports.
 #[derive(Debug, Clone)]
@@ -28,6 +29,10 @@ pub struct Summary {
     pub read_error: Option<String>,
     /// `--failed-ids` could not be written: the leftovers are not saved.
     pub failed_ids_lost: bool,
+    /// `--verify`: how the confirmed IDs read back.
+    pub verify: Option<VerifyCounts>,
+    /// `--verify`: why the read-back stopped early.
+    pub verify_stop: Option<StopReason>,
 }
 
 #[derive(Serialize)]
@@ -56,6 +61,8 @@ struct JsonSummary<'a> {
     dry_run: bool,
     interrupted: bool,
     stopped: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify: Option<VerifyCounts>,
 }
 
 impl Summary {
@@ -71,10 +78,16 @@ impl Summary {
         if self.no_input() {
             return Exit::Usage;
         }
-        match &self.stop {
-            Some(StopReason::Interrupted) => return Exit::Interrupted,
-            Some(StopReason::Unauthorized) => return Exit::Auth,
-            _ => {}
+        for stop in [&self.stop, &self.verify_stop] {
+            match stop {
+                Some(StopReason::Interrupted) => return Exit::Interrupted,
+                Some(StopReason::Unauthorized) => return Exit::Auth,
+                _ => {}
+            }
+        }
+        // `--verify`: success needs every confirmed ID to match as well.
+        if self.verify.is_some_and(|v| !v.all_match()) {
+            return Exit::Incomplete;
         }
         if self.read_error.is_some() && c.requests == 0 && c.confirmed == 0 {
             return Exit::Usage;
@@ -132,6 +145,7 @@ impl Summary {
             dry_run: self.dry_run,
             interrupted: self.stop == Some(StopReason::Interrupted),
             stopped: self.stopped(),
+            verify: self.verify,
         };
         serde_json::to_string_pretty(&s).unwrap_or_else(|_| "{}".into())
     }
@@ -143,6 +157,7 @@ impl Summary {
         let (verb, preposition) = match self.action {
             Action::Tag => ("Tagged", "with"),
             Action::Untag => ("Untagged", "from"),
+            Action::Verify => ("Verified", "for"),
         };
         let secs = self.elapsed_ms as f64 / 1000.0;
         let plural =
@@ -188,6 +203,12 @@ impl Summary {
         out.push('\n');
         if let Some(why) = self.stopped() {
             out.push_str(&format!("  stopped early: {why}\n"));
+        }
+        if let Some(v) = &self.verify {
+            out.push_str(&format!(
+                "  verified: matching {}, missing {}, not found {}, unchecked {}\n",
+                v.matching, v.missing, v.not_found, v.unchecked
+            ));
         }
         out
     }

@@ -18,13 +18,15 @@ use crate::exit::Fatal;
 pub const MAX_BODY: usize = 64 * 1024;
 const MAX_REDIRECTS: usize = 5;
 
-/// Tag or untag.
+/// What a job's requests do: tag, untag, or read the customers back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// `POST`.
+    /// `POST …/tags/{tag}/customers`.
     Tag,
-    /// `DELETE`.
+    /// `DELETE …/tags/{tag}/customers`.
     Untag,
+    /// `GET …/customers?filter=id:…`: verify.
+    Verify,
 }
 
 impl Action {
@@ -33,6 +35,7 @@ impl Action {
         match self {
             Action::Tag => Method::POST,
             Action::Untag => Method::DELETE,
+            Action::Verify => Method::GET,
         }
     }
 
@@ -41,8 +44,40 @@ impl Action {
         match self {
             Action::Tag => "tag",
             Action::Untag => "untag",
+            Action::Verify => "verify",
         }
     }
+}
+
+/// A response body a read may be sent: 100 customers with many tags each fit well
+/// within it; anything past it is cut, fails to parse, and counts as unchecked.
+pub const MAX_READ_BODY: usize = 4 * 1024 * 1024;
+
+/// What is encoded in a read's query values: everything but the unreserved
+/// characters and the filter's own `:` and `,` (which IDs never contain).
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b':')
+    .remove(b',');
+
+/// The query of a verify read of `ids`:
+/// `filter=id:{id1},{id2},…&fields=id,tags&limit={n}`.
+pub fn read_query<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let n = ids.len();
+    let mut filter = String::from("id:");
+    for (i, id) in ids.enumerate() {
+        if i > 0 {
+            filter.push(',');
+        }
+        filter.push_str(id);
+    }
+    format!(
+        "filter={}&fields=id,tags&limit={n}",
+        percent_encoding::utf8_percent_encode(&filter, QUERY_VALUE)
+    )
 }
 
 /// What a request came to.
@@ -50,6 +85,14 @@ impl Action {
 pub enum Outcome {
     /// 204: the (un)tagging is scheduled.
     Confirmed,
+    /// Another 2xx, with the body a read asked for (only for reads and tag
+    /// calls: a write answered this way is `Refused`).
+    Data {
+        /// The body, up to [`MAX_READ_BODY`].
+        body: Bytes,
+        /// `Pagination-Total`, when sent.
+        total: Option<u64>,
+    },
     /// 429.
     RateLimited(Problem),
     /// 5xx or 408: worth another try.
@@ -82,7 +125,7 @@ impl Outcome {
             | Outcome::Invalid(p)
             | Outcome::Refused(p)
             | Outcome::Network(p) => Some(p),
-            Outcome::Confirmed | Outcome::Redirect { .. } => None,
+            Outcome::Confirmed | Outcome::Data { .. } | Outcome::Redirect { .. } => None,
         }
     }
 
@@ -145,9 +188,12 @@ pub struct Reply {
 }
 
 /// The HTTP client of one job: one connection pool, one endpoint, one method.
+/// Cloning shares the pool (a `tag --verify` reads back on the same connections).
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     endpoint: Endpoint,
+    action: Action,
     method: Method,
     auth: Option<(HeaderName, HeaderValue)>,
     /// The credential itself, to scrub from anything the server sends back:
@@ -200,6 +246,7 @@ impl Client {
         Ok(Client {
             http,
             endpoint,
+            action,
             method: action.method(),
             auth,
             secret: credentials.map(|c| match c {
@@ -219,6 +266,37 @@ impl Client {
         &self.endpoint
     }
 
+    /// The same client (same pool, credentials, timeout) for another job.
+    pub fn with_action(&self, action: Action) -> Client {
+        let mut client = self.clone();
+        client.action = action;
+        client.method = action.method();
+        client
+    }
+
+    /// What the job's requests do.
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    /// The URL the job's requests go to, for messages: the write endpoint, or
+    /// `…/customers` for reads.
+    pub fn display_url(&self) -> String {
+        match self.action {
+            Action::Verify => redacted(&self.endpoint.customers_url()),
+            _ => self.endpoint.display(),
+        }
+    }
+
+    /// What one request for `ids` carries: the JSON body of a write, or the
+    /// query string of a read.
+    pub fn payload(&self, ids: &crate::ids::IdList) -> Bytes {
+        match self.action {
+            Action::Verify => Bytes::from(read_query(ids.iter())),
+            _ => ids.json_body(),
+        }
+    }
+
     fn scrub(&self, text: String) -> String {
         match &self.secret {
             Some(secret) if text.contains(secret.expose()) => text.replace(secret.expose(), "***"),
@@ -226,19 +304,36 @@ impl Client {
         }
     }
 
-    /// Sends one batch body and classifies the answer.
-    pub async fn send(&self, body: Bytes) -> Reply {
+    /// Sends one batch's payload (see [`Client::payload`]) and classifies
+    /// the answer.
+    pub async fn send(&self, payload: Bytes) -> Reply {
+        match self.action {
+            Action::Verify => {
+                let mut url = self.endpoint.customers_url();
+                url.set_query(std::str::from_utf8(&payload).ok());
+                self.call(Method::GET, url, None).await
+            }
+            _ => {
+                let url = self.endpoint.url().clone();
+                self.call(self.method.clone(), url, Some(payload)).await
+            }
+        }
+    }
+
+    /// One request with the job's credentials, timeout and redirect policy,
+    /// classified. `body` is sent as JSON. A 2xx other than 204 is `Data`
+    /// for a GET or a tag creation, `Refused` for a write to the job's
+    /// endpoint (which documents only 204).
+    pub async fn call(&self, method: Method, url: url::Url, body: Option<Bytes>) -> Reply {
         let start = Instant::now();
-        let mut request = self
-            .http
-            .request(self.method.clone(), self.endpoint.url().clone())
-            .timeout(self.timeout)
-            .header(CONTENT_TYPE, "application/json")
-            .header(
-                reqwest::header::ACCEPT,
-                "application/json, application/problem+json",
-            )
-            .body(body);
+        let wants_data = method == Method::GET || url != *self.endpoint.url();
+        let mut request = self.http.request(method, url).timeout(self.timeout).header(
+            reqwest::header::ACCEPT,
+            "application/json, application/problem+json",
+        );
+        if let Some(body) = body {
+            request = request.header(CONTENT_TYPE, "application/json").body(body);
+        }
         if let Some((name, value)) = &self.auth {
             request = request.header(name.clone(), value.clone());
         }
@@ -271,6 +366,11 @@ impl Client {
         reply.hints = time_hints(&headers, received);
         reply.outcome = if status == StatusCode::NO_CONTENT {
             Outcome::Confirmed
+        } else if status.is_success() && wants_data {
+            Outcome::Data {
+                body: read_up_to(&mut response, MAX_READ_BODY).await.into(),
+                total: header_u64(&headers, "pagination-total"),
+            }
         } else if status.is_redirection() {
             Outcome::Redirect {
                 status: status.as_u16(),
@@ -297,11 +397,15 @@ impl Client {
 }
 
 async fn read_capped(response: &mut reqwest::Response) -> Vec<u8> {
+    read_up_to(response, MAX_BODY).await
+}
+
+async fn read_up_to(response: &mut reqwest::Response, cap: usize) -> Vec<u8> {
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
-        let room = MAX_BODY - body.len();
+        let room = cap - body.len();
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= MAX_BODY {
+        if body.len() >= cap {
             break;
         }
     }
@@ -403,6 +507,15 @@ pub fn parse_retry_after(value: &str) -> Option<RetryAfter> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_queries_keep_the_filter_readable() {
+        let ids: crate::ids::IdList = ["cus_1", "a@b.c", "x~y-z"].into_iter().collect();
+        assert_eq!(
+            read_query(ids.iter()),
+            "filter=id:cus_1,a%40b.c,x~y-z&fields=id,tags&limit=3"
+        );
+    }
 
     #[test]
     fn retry_after_in_both_forms() {

@@ -19,10 +19,15 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// The collection endpoint `{base}[/organizations/{org}]/tags/{tag}/customers`.
+/// The collection endpoint `{base}[/organizations/{org}]/tags/{tag}/customers`, and the
+/// neighbours a job also reads: `…/customers`, `…/tags` and `…/tags/{tag}`.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     url: Url,
+    /// `{base}[/organizations/{org}]`, without a trailing slash.
+    base: Url,
+    /// The tag, percent-encoded as a path segment.
+    tag_segment: String,
 }
 
 impl Endpoint {
@@ -54,12 +59,42 @@ impl Endpoint {
             path.push_str("/organizations/");
             path.extend(utf8_percent_encode(org, SEGMENT));
         }
+        url.set_fragment(None);
+        let mut base = url.clone();
+        base.set_path(&path);
+        let tag_segment: String = utf8_percent_encode(tag, SEGMENT).collect();
         path.push_str("/tags/");
-        path.extend(utf8_percent_encode(tag, SEGMENT));
+        path.push_str(&tag_segment);
         path.push_str("/customers");
         url.set_path(&path);
-        url.set_fragment(None);
-        Ok(Endpoint { url })
+        Ok(Endpoint {
+            url,
+            base,
+            tag_segment,
+        })
+    }
+
+    /// `{base}/{suffix}` on the same host and prefix.
+    fn beside(&self, suffix: &str) -> Url {
+        let mut url = self.base.clone();
+        let path = format!("{}/{suffix}", self.base.path().trim_end_matches('/'));
+        url.set_path(&path);
+        url
+    }
+
+    /// `GET {base}/customers`: reading customers back (verify).
+    pub fn customers_url(&self) -> Url {
+        self.beside("customers")
+    }
+
+    /// `POST {base}/tags`: creating the tag.
+    pub fn tags_url(&self) -> Url {
+        self.beside("tags")
+    }
+
+    /// `GET {base}/tags/{tag}`: the tag itself.
+    pub fn tag_url(&self) -> Url {
+        self.beside(&format!("tags/{}", self.tag_segment))
     }
 
     /// The URL to send to.
@@ -166,6 +201,34 @@ mod tests {
         assert_eq!(
             url(Some("http://localhost:9"), true, None, "x"),
             "http://localhost:9/tags/x/customers"
+        );
+    }
+
+    #[test]
+    fn neighbouring_urls_keep_the_prefix_and_organization() {
+        let e = Endpoint::new(
+            Some("http://127.0.0.1:9/p/"),
+            false,
+            Some("o"),
+            "Big Spender+1",
+        )
+        .unwrap();
+        assert_eq!(
+            e.customers_url().as_str(),
+            "http://127.0.0.1:9/p/organizations/o/customers"
+        );
+        assert_eq!(
+            e.tags_url().as_str(),
+            "http://127.0.0.1:9/p/organizations/o/tags"
+        );
+        assert_eq!(
+            e.tag_url().as_str(),
+            "http://127.0.0.1:9/p/organizations/o/tags/Big%20Spender%2B1"
+        );
+        let e = Endpoint::new(None, false, None, "VIP").unwrap();
+        assert_eq!(
+            e.customers_url().as_str(),
+            "https://api.rebilly.com/customers"
         );
     }
 

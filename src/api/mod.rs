@@ -2,9 +2,11 @@
 //! request and its classified outcome, and problem details.
 
 pub mod client;
+pub mod customers;
 pub mod endpoint;
 pub mod problem;
 pub mod secret;
+pub mod tags;
 
 pub use client::{Action, Client, Outcome, RateHeaders, Reply, RetryAfter, TimeHints};
 pub use endpoint::Endpoint;

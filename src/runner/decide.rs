@@ -7,6 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use super::backoff::{Backoff, WaitSource, server_wait};
 use super::stop::StopReason;
+use crate::api::customers::{Fate, Verdict, judge};
+use crate::api::tags::MISSING_TAG_HINT;
 use crate::api::{Outcome, Problem, Reply};
 use crate::ids::IdList;
 
@@ -23,7 +25,23 @@ pub struct Policy {
     pub max_wait: Duration,
     /// Backoff for retries without a server-given time.
     pub backoff: Backoff,
+    /// A `tag` run without `--create-tag`: a 404, or a 422 about the tag,
+    /// says the tag may be missing, and the message says how to create it.
+    pub hint_create_tag: bool,
 }
+
+/// What a read (verify) checks each returned customer for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadCheck {
+    /// The tag, compared case-insensitively.
+    pub tag: String,
+    /// `--expect present` (else absent).
+    pub present: bool,
+}
+
+/// The [`StopReason::Fatal`] message of a server that ignored the filter;
+/// the summary then reports nothing as matching.
+pub const FILTER_IGNORED: &str = "the server ignored the filter";
 
 /// The batch a reply answers.
 #[derive(Debug, Clone, Copy)]
@@ -101,6 +119,8 @@ pub enum Decision {
     Halve,
     /// These IDs failed; the run goes on.
     Fail(Message),
+    /// A read answered: each ID's fate, in order.
+    Verified(Vec<Fate>),
     /// No later batch would fare better: the run stops (reported once,
     /// by whoever stops it first), and this batch settles as `settle`.
     Stop {
@@ -152,9 +172,65 @@ pub fn decide(reply: &Reply, attempt: &Attempt<'_>, policy: &Policy, facts: &Fac
             ),
             settle: Settle::Failed,
         },
-        Outcome::Invalid(problem) => isolate(attempt, problem),
-        Outcome::Refused(problem) => refused(reply.status, attempt, problem),
+        Outcome::Invalid(problem) => isolate(attempt, problem, policy.hint_create_tag),
+        Outcome::Refused(problem) => {
+            refused(reply.status, attempt, problem, policy.hint_create_tag)
+        }
         Outcome::Redirect { status, location } => redirect(*status, location),
+        // A write's endpoint documents only 204; the client never makes this
+        // of one, and a read decides on its data before it gets here.
+        Outcome::Data { .. } => Decision::Fail(Message::new(
+            format!("{}: unexpected answer with a body", describe(attempt)),
+            Vec::new(),
+        )),
+    }
+}
+
+/// The policy for the reply to a read (verify): its data judged ID by ID,
+/// a customer not asked for stops the run, a 422 or an unexpected shape
+/// leaves the batch unchecked; everything else (429, 5xx, network, 401/403,
+/// redirects, 404) as for writes.
+pub fn decide_read(
+    reply: &Reply,
+    attempt: &Attempt<'_>,
+    policy: &Policy,
+    facts: &Facts,
+    check: &ReadCheck,
+) -> Decision {
+    match &reply.outcome {
+        Outcome::Data { body, total } => {
+            match judge(body, attempt.ids, &check.tag, check.present, *total) {
+                Verdict::Fates(fates) => Decision::Verified(fates),
+                Verdict::Foreign(id) => Decision::Stop {
+                    reason: StopReason::Fatal(FILTER_IGNORED.into()),
+                    message: Message::new(
+                        format!(
+                            "{}: the server returned customer \"{}\", which was not asked for: it ignored the filter, so no answer can be trusted; stopping, nothing is reported as matching",
+                            describe(attempt),
+                            crate::ids::validate::printable(&id, 60)
+                        ),
+                        Vec::new(),
+                    ),
+                    settle: Settle::Failed,
+                },
+                Verdict::Malformed(why) => Decision::Fail(Message::new(
+                    format!("{}: {why}; its IDs are unchecked", describe(attempt)),
+                    Vec::new(),
+                )),
+            }
+        }
+        Outcome::Confirmed => Decision::Fail(Message::new(
+            format!(
+                "{}: the answer had no body; its IDs are unchecked",
+                describe(attempt)
+            ),
+            Vec::new(),
+        )),
+        Outcome::Invalid(problem) => Decision::Fail(Message::new(
+            format!("{} was refused; its IDs are unchecked", describe(attempt)),
+            problem.render(),
+        )),
+        _ => decide(reply, attempt, policy, facts),
     }
 }
 
@@ -195,14 +271,18 @@ fn rate_limited(
 
 /// Any other answer: not worth repeating; fatal for the run when every
 /// batch would get it.
-fn refused(status: Option<u16>, attempt: &Attempt<'_>, problem: &Problem) -> Decision {
+fn refused(status: Option<u16>, attempt: &Attempt<'_>, problem: &Problem, hint: bool) -> Decision {
     let refused = format!("{} was refused", describe(attempt));
     if status.is_some_and(|s| FATAL_STATUSES.contains(&s)) {
+        let mut details = problem.render();
+        if hint && status == Some(404) {
+            details.push(MISSING_TAG_HINT.into());
+        }
         Decision::Stop {
             reason: StopReason::Fatal(format!("the API answered {}", problem.headline())),
             message: Message::new(
                 format!("{refused}; stopping, as every batch would be"),
-                problem.render(),
+                details,
             ),
             settle: Settle::Failed,
         }
@@ -247,18 +327,19 @@ pub fn redirect_problem(reply: &Reply) -> Option<Problem> {
 /// A 422: drop exactly the IDs the problem names and resend the rest; if it
 /// names none, bisect. A 422 about the tag stops the run instead: no batch
 /// can succeed with that tag.
-fn isolate(attempt: &Attempt<'_>, problem: &Problem) -> Decision {
+fn isolate(attempt: &Attempt<'_>, problem: &Problem, hint: bool) -> Decision {
     if problem
         .invalid_fields
         .iter()
         .any(|f| f.field == "tag" || f.field.starts_with("tag.") || f.field.starts_with("tag["))
     {
+        let mut details = problem.render();
+        if hint {
+            details.push(MISSING_TAG_HINT.into());
+        }
         return Decision::Stop {
             reason: StopReason::Fatal("the API rejected the tag".into()),
-            message: Message::new(
-                "the API rejected the tag; stopping".into(),
-                problem.render(),
-            ),
+            message: Message::new("the API rejected the tag; stopping".into(), details),
             settle: Settle::Failed,
         };
     }
@@ -364,6 +445,7 @@ pub fn secs(d: Duration) -> String {
 mod tests {
     use super::*;
     use crate::api::{InvalidField, RateHeaders, TimeHints};
+    use bytes::Bytes;
 
     const T0: u64 = 1_700_000_000;
 
@@ -379,6 +461,7 @@ mod tests {
                 base: Duration::from_millis(100),
                 cap: Duration::from_secs(1),
             },
+            hint_create_tag: false,
         }
     }
 
@@ -470,6 +553,102 @@ mod tests {
             Decision::Halve => "halve".into(),
             Decision::Fail(m) => format!("fail: {}", m.headline),
             Decision::Stop { reason, settle, .. } => format!("stop {reason:?} {settle:?}"),
+            Decision::Verified(fates) => format!("verified {fates:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_tag_hints_at_create_tag_only_when_asked() {
+        let hinted = Policy {
+            hint_create_tag: true,
+            ..policy()
+        };
+        let about_tag = reply(
+            Some(422),
+            Outcome::Invalid(fields(&[("tag", "Tag not found")])),
+        );
+        let ids = ids(2);
+        let attempt = Attempt {
+            seq: 1,
+            ids: &ids,
+            retries: 0,
+        };
+        for reply in [answer(404), about_tag] {
+            for (policy, hint) in [(hinted, true), (policy(), false)] {
+                let Decision::Stop { message, .. } =
+                    decide(&reply, &attempt, &policy, &facts(None))
+                else {
+                    panic!("{:?} must stop", reply.status);
+                };
+                assert_eq!(
+                    message.details.last().map(String::as_str) == Some(MISSING_TAG_HINT),
+                    hint,
+                    "{:?}",
+                    reply.status
+                );
+            }
+        }
+        let Decision::Stop { message, .. } = decide(&answer(405), &attempt, &hinted, &facts(None))
+        else {
+            panic!("405 must stop");
+        };
+        assert!(!message.details.iter().any(|d| d == MISSING_TAG_HINT));
+    }
+
+    #[test]
+    fn every_kind_of_read_reply() {
+        let check = ReadCheck {
+            tag: "VIP".into(),
+            present: true,
+        };
+        let data = |body: &str| {
+            reply(
+                Some(200),
+                Outcome::Data {
+                    body: Bytes::from(body.to_owned()),
+                    total: None,
+                },
+            )
+        };
+        let cases = [
+            (
+                data(r#"[{"id":"c0","tags":[{"name":"vip"}]},{"id":"c1","tags":[]}]"#),
+                "verified [Matching, Missing]",
+            ),
+            (
+                data(r#"[{"id":"c9","tags":[]}]"#),
+                "stop Fatal(\"the server ignored the filter\") Failed",
+            ),
+            (
+                data("<html>"),
+                "fail: batch 7 (2 IDs, c0 … c1): the answer is not JSON (expected value at line 1 column 1); its IDs are unchecked",
+            ),
+            (
+                answer(204),
+                "fail: batch 7 (2 IDs, c0 … c1): the answer had no body; its IDs are unchecked",
+            ),
+            (
+                answer(422),
+                "fail: batch 7 (2 IDs, c0 … c1) was refused; its IDs are unchecked",
+            ),
+            (answer(500), "retry 50ms backoff"),
+            (answer(401), "stop Unauthorized Failed"),
+        ];
+        let ids = ids(2);
+        for (reply, want) in cases {
+            let attempt = Attempt {
+                seq: 7,
+                ids: &ids,
+                retries: 0,
+            };
+            let got = kind(&decide_read(
+                &reply,
+                &attempt,
+                &policy(),
+                &facts(None),
+                &check,
+            ));
+            assert_eq!(got, want, "{:?}", reply.status);
         }
     }
 

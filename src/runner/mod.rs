@@ -28,7 +28,7 @@ use crate::ids::{Filter, IdList, Opened, ReadError, Verdict, read_all, validate:
 use crate::ledger::{Batch, Ledger};
 use crate::progress::Reporter;
 pub use backoff::Backoff;
-pub use decide::{Decision, Policy, decide};
+pub use decide::{Decision, FILTER_IGNORED, Policy, ReadCheck, decide, decide_read};
 pub use pacing::Pacing;
 pub use stop::{Stop, StopReason};
 
@@ -55,6 +55,9 @@ pub struct JobConfig {
     pub dedupe: bool,
     /// Print the requests instead of sending them.
     pub dry_run: Option<DryRunOutput>,
+    /// A read job (verify): what each returned customer is checked for.
+    /// Writes are `None`.
+    pub read: Option<ReadCheck>,
 }
 
 /// Where a dry run prints its requests.
@@ -106,6 +109,60 @@ pub async fn run(
     stop: Stop,
     abort: Stop,
 ) -> RunEnd {
+    let feeder = move |shared: &Shared, tx| feed(sources, shared, tx);
+    run_with(feeder, client, config, ledger, reporter, stop, abort).await
+}
+
+/// Runs a job on IDs already read and checked (a verify's re-check of what
+/// did not match yet, `tag --verify`'s read-back of the confirmed IDs),
+/// batched anew; with `count_as_read` they are counted as read in `ledger`.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_lists(
+    lists: Vec<IdList>,
+    count_as_read: bool,
+    client: Client,
+    config: JobConfig,
+    ledger: Arc<Ledger>,
+    reporter: Arc<Reporter>,
+    stop: Stop,
+    abort: Stop,
+) -> RunEnd {
+    let feeder = move |shared: &Shared, tx: mpsc::Sender<Batch>| {
+        let size = shared.config.batch_size;
+        let mut current = IdList::with_capacity(size);
+        for list in lists {
+            if count_as_read {
+                shared.ledger.read(list.len() as u64, 0, 0);
+            }
+            for id in list.iter() {
+                current.push(id);
+                if current.len() == size {
+                    let full = std::mem::replace(&mut current, IdList::with_capacity(size));
+                    if tx.blocking_send(shared.ledger.batch(full)).is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if !current.is_empty() {
+            let _ = tx.blocking_send(shared.ledger.batch(current));
+        }
+        Ok(())
+    };
+    run_with(feeder, client, config, ledger, reporter, stop, abort).await
+}
+
+/// The runner behind [`run`] and [`run_lists`]: `feeder` runs on the reader
+/// thread and sends batches down the channel.
+async fn run_with(
+    feeder: impl FnOnce(&Shared, mpsc::Sender<Batch>) -> Result<(), ReadError> + Send + 'static,
+    client: Client,
+    config: JobConfig,
+    ledger: Arc<Ledger>,
+    reporter: Arc<Reporter>,
+    stop: Stop,
+    abort: Stop,
+) -> RunEnd {
     let start = Instant::now();
     let shared = Arc::new(Shared {
         client,
@@ -123,7 +180,7 @@ pub async fn run(
         std::thread::Builder::new()
             .name("tagctl-reader".into())
             .spawn(move || {
-                let result = feed(sources, &shared, tx);
+                let result = feeder(&shared, tx);
                 done.store(true, Ordering::SeqCst);
                 result
             })

@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use super::backoff::WaitSource;
-use super::decide::{Attempt, Decision, Facts, Message, Settle, decide, redirect_problem, secs};
+use super::decide::{
+    Attempt, Decision, Facts, Message, Settle, decide, decide_read, redirect_problem, secs,
+};
 use super::{Shared, StopReason};
 use crate::api::Reply;
 use crate::ledger::{Batch, Tally};
@@ -80,7 +82,7 @@ async fn send_until_settled(
     shared: &Shared,
 ) -> Option<Vec<Batch>> {
     let policy = &shared.config.policy;
-    let body = batch.ids().json_body();
+    let body = shared.client.payload(batch.ids());
     let mut retries = 0u32;
     loop {
         let admission = shared.pacing.admit(&shared.stop).await?;
@@ -105,7 +107,10 @@ async fn send_until_settled(
             rate_wait,
             jitter: fastrand::f64(),
         };
-        let decision = decide(&reply, &attempt, policy, &facts);
+        let decision = match &shared.config.read {
+            Some(check) => decide_read(&reply, &attempt, policy, &facts, check),
+            None => decide(&reply, &attempt, policy, &facts),
+        };
         let shown_wait = match &decision {
             Decision::Retry { wait, source, .. } => Some((*wait, *source)),
             _ => rate_wait,
@@ -130,6 +135,7 @@ enum Step {
 async fn carry_out(decision: Decision, batch: Batch, shared: &Shared) -> Step {
     match decision {
         Decision::Confirm => batch.confirm(),
+        Decision::Verified(fates) => batch.settle_fates(&fates),
         Decision::Retry {
             wait, run_paused, ..
         } => {
@@ -231,7 +237,7 @@ fn log(
     let mut line = format!(
         "{} {} batch {} ({} IDs) attempt {attempt}: {} in {} ms",
         shared.client.method(),
-        shared.client.endpoint().display(),
+        shared.client.display_url(),
         batch.seq(),
         batch.len(),
         status.trim_end(),
