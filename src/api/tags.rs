@@ -105,7 +105,7 @@ fn refusal(tag: &str, what: &str, reply: &Reply) -> Fatal {
                 let mut text = format!("the API answered {}", p.headline());
                 if let Some(detail) = &p.detail {
                     text.push_str(": ");
-                    text.push_str(detail);
+                    text.push_str(detail.trim_end_matches('.'));
                 }
                 text
             })

@@ -6,6 +6,7 @@ mod support;
 
 mod auth;
 mod completions;
+mod create_tag;
 mod endpoint;
 mod faults;
 mod input;
@@ -15,3 +16,4 @@ mod output;
 mod properties;
 mod rate_limit;
 mod security;
+mod verify;
