@@ -3,9 +3,12 @@
 //!
 //! `cargo run --example demo`
 //!
-//! It starts the mock with a tight rate limit (8 requests per second) and one
-//! transient 503, writes a CSV of 5,000 customers with two duplicates and one
-//! invalid ID, runs `tagctl tag VIP` on it, and asks the mock what it tagged.
+//! It starts the mock with a tight rate limit (8 requests per second), one
+//! transient 503, and writes that take effect 2 s after their 204 (as a real
+//! API schedules them); writes a CSV of 5,000 customers with two duplicates
+//! and one invalid ID; runs `tagctl tag VIP` on it, then `tagctl verify VIP`,
+//! which waits for the last writes to take effect; and asks the mock what it
+//! tagged.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -16,6 +19,7 @@ use tagctl_mock::{Fault, MockConfig, MockServer, RateLimit};
 fn main() -> ExitCode {
     let server = MockServer::start_background(MockConfig {
         rate_limit: Some(RateLimit::new(8, 1)),
+        apply_delay: std::time::Duration::from_secs(2),
         ..MockConfig::default()
     });
     // The third request meets a proxy hiccup (an empty 503) and must be
@@ -73,8 +77,38 @@ fn main() -> ExitCode {
     let cli = <tagctl::cli::Cli as clap::Parser>::parse_from(args);
     let exit = tagctl::run(cli);
 
+    // A 204 only schedules the tagging: read the customers back, waiting for
+    // what has not taken effect yet.
+    let verify_args: Vec<OsString> = [
+        "tagctl",
+        "--api-url",
+        &server.url(),
+        "--api-key-file",
+        key.to_str().unwrap(),
+        "verify",
+        "VIP",
+        "-f",
+        csv.to_str().unwrap(),
+        "--wait",
+        "30",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    eprintln!(
+        "\n$ tagctl --api-url {} --api-key-file {} verify VIP -f {} --wait 30\n",
+        server.url(),
+        key.display(),
+        csv.display(),
+    );
+    let cli = <tagctl::cli::Cli as clap::Parser>::parse_from(verify_args);
+    let verified = tagctl::run(cli);
+
     let tagged = server.tagged("VIP");
-    let requests = server.requests();
+    let requests = server.requests_of(tagctl_mock::Operation::Tag);
+    let reads = server
+        .requests_of(tagctl_mock::Operation::ListCustomers)
+        .len();
     let statuses = |s: u16| requests.iter().filter(|r| r.status == s).count();
     println!(
         "\nThe mock says: {} customers carry VIP; it answered {} requests: {} × 204, {} × 429, {} × 503.",
@@ -90,10 +124,16 @@ fn main() -> ExitCode {
         exit,
         failed.display()
     );
+    println!(
+        "tagctl verify exited {} ({:?}) after {reads} reads of at most 100 customers: every valid ID carries VIP (the invalid one is still counted).",
+        verified as u8, verified,
+    );
     let left = std::fs::read_to_string(&failed).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&dir);
     if tagged.len() == 5000
         && exit == tagctl::Exit::Incomplete
+        && verified == tagctl::Exit::Incomplete
+        && reads > 50
         && left.is_empty()
         && statuses(429) > 0
         && statuses(503) == 1
@@ -102,7 +142,7 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         eprintln!(
-            "demo failed: expected 5000 tagged customers, exit 1, no IDs left, a 429 honoured and the 503 retried"
+            "demo failed: expected 5000 tagged customers, exit 1, no IDs left, a 429 honoured, the 503 retried, and verify re-checking"
         );
         ExitCode::FAILURE
     }
