@@ -3,6 +3,7 @@
 #
 #   bash benches/e2e.sh            # 100k, 1M and 10M IDs (needs ~1 GB of /tmp, ~3 minutes)
 #   SIZES="100000 1000000" bash benches/e2e.sh
+#   (then the verify benchmark, benches/verify.sh; VERIFY_SIZES sets its sizes)
 #
 # Reports, per input size and with/without de-duplication: wall time, requests/s,
 # IDs/s and peak RSS (GNU time); then the same job done the obvious other way
@@ -146,3 +147,7 @@ import json, sys
 reqs = json.load(sys.stdin)
 t = min(r['received_unix_ms'] for r in reqs)
 print(f'First request after process start, 10M-line input: {t - $t0} ms (including process start-up)')"
+
+echo
+echo "verify (read back, 100 IDs per GET), unlimited mock:"
+BUILT=1 bash benches/verify.sh
