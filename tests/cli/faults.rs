@@ -236,7 +236,7 @@ fn an_endless_error_body_neither_hangs_the_client_nor_eats_its_memory() {
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     assert!(peak < 64 * 1024, "peak RSS {peak} KiB");
     assert!(
-        peak > 0 || !std::path::Path::new("/proc/self/status").exists(),
+        peak > 0 || !cfg!(target_os = "linux"),
         "the memory was measured"
     );
     // ...and retried through.
