@@ -4,7 +4,8 @@
 //! validates it, [`ledger`] gives it a batch and, at the end, exactly one
 //! bucket, [`runner`] sends the batches through the [`api`] client under one
 //! rate-limit gate, and [`summary`] turns the ledger into the report and the
-//! exit code. [`mock`] is a faithful local server of the same API, used by the
+//! exit code. Whatever came from outside passes [`text`] before it is
+//! printed. [`mock`] is a faithful local server of the same API, used by the
 //! tests, the demo and users' own scripts.
 
 pub mod api;
@@ -16,6 +17,7 @@ pub mod ledger;
 pub mod progress;
 pub mod runner;
 pub mod summary;
+pub mod text;
 
 pub use app::{main_with_args, run};
 pub use exit::Exit;
