@@ -140,7 +140,6 @@ fn a_422_names_each_invalid_field_and_the_rest_is_sent() {
 // ---- outside text in the summary ----
 
 #[test]
-#[ignore = "src/summary.rs prints the tag raw; un-ignore once it goes through tagctl::text::printable"]
 fn a_tag_with_control_whitespace_is_shown_escaped_in_the_text_summary() {
     // The API's tag pattern allows `\s`, so CR and VT pass validation, and a raw
     // CR would let the tag overwrite the summary line it stands in.
