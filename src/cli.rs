@@ -151,6 +151,11 @@ pub struct JobArgs {
     #[arg(long, value_enum, default_value_t = InputFormat::Auto, help_heading = "Input")]
     pub format: InputFormat,
 
+    /// The CSV field separator: one character, or 'tab' [default: sniffed from
+    /// the header line among , ; tab |, or Excel's sep= line]. Implies CSV.
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter, help_heading = "Input")]
+    pub delimiter: Option<u8>,
+
     /// The CSV column holding IDs: a header name (case-insensitive) or a 1-based
     /// index [default: customerId, customer_id, customer id or id, else the first].
     #[arg(long, value_name = "NAME|N", help_heading = "Input")]
@@ -245,6 +250,25 @@ pub enum OutputFormat {
     Json,
 }
 
+/// `--delimiter`: one ASCII character other than a quote or a line end, or
+/// `tab` / `\t`.
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "TAB" | "\\t" | "\t" => return Ok(b'\t'),
+        "\"" | "\n" | "\r" => {
+            return Err("a quote or a line end cannot separate fields".to_string());
+        }
+        _ => {}
+    }
+    match s.as_bytes() {
+        [b] if b.is_ascii() && !b.is_ascii_alphanumeric() => Ok(*b),
+        _ => Err(format!(
+            "'{}' cannot separate fields: give one ASCII character such as , ; | or 'tab'",
+            crate::ids::validate::printable(s, 20)
+        )),
+    }
+}
+
 fn parse_seconds(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if (0.0..=31_536_000.0).contains(&v) => Ok(v),
@@ -296,6 +320,24 @@ mod tests {
             !shown.contains("sk_live_zz") && !shown.contains("ey.zz"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn delimiters_are_one_ascii_character_or_tab() {
+        for (arg, want) in [
+            (",", b','),
+            (";", b';'),
+            ("|", b'|'),
+            ("tab", b'\t'),
+            ("\\t", b'\t'),
+            ("\t", b'\t'),
+            (" ", b' '),
+        ] {
+            assert_eq!(parse_delimiter(arg), Ok(want), "{arg:?}");
+        }
+        for bad in ["", ";;", "é", "\"", "\n", "a", "1", "comma"] {
+            assert!(parse_delimiter(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
