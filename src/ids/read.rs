@@ -247,7 +247,7 @@ pub fn open(spec: &InputSpec, notice: &mut dyn FnMut(Notice)) -> Result<Vec<Open
                     .has_headers(header)
                     .flexible(true)
                     .from_reader(LineLimit::starting_at(reader, skipped));
-                let (column, header) = resolve_column(&mut csv, spec, &name, notice)?;
+                let (column, header) = resolve_column(&mut csv, spec, header, &name, notice)?;
                 Kind::Csv {
                     reader: Box::new(csv),
                     column,
@@ -464,6 +464,7 @@ pub fn io_message(e: &io::Error) -> String {
 fn resolve_column(
     csv: &mut csv::Reader<LineLimit<Box<dyn BufRead + Send>>>,
     spec: &InputSpec,
+    header: bool,
     name: &str,
     notice: &mut dyn FnMut(Notice),
 ) -> Result<(usize, Option<Vec<Vec<u8>>>), Fatal> {
@@ -486,7 +487,7 @@ fn resolve_column(
         }
         _ => None,
     };
-    if !spec.header {
+    if !header {
         return match (&spec.column, index) {
             (Some(c), None) => Err(Fatal::usage(format!(
                 "--column '{}' names a header, but --no-header says {name} has none (give a number)",

@@ -15,3 +15,4 @@ mod output;
 mod properties;
 mod rate_limit;
 mod security;
+mod sniff;
