@@ -46,6 +46,7 @@ complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l format -d 'How to 
 lines\t'One ID per line'
 csv\t'Comma-separated values'
 tsv\t'Tab-separated values'"
+complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l delimiter -d 'The CSV field separator: one character, or \'tab\' [default: sniffed from the header line among , ; tab |, or Excel\'s sep= line]. Implies CSV' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l column -d 'The CSV column holding IDs: a header name (case-insensitive) or a 1-based index [default: customerId, customer_id, customer id or id, else the first]' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l batch-size -d 'IDs per request' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l concurrency -d 'Requests in flight at once' -r
@@ -73,6 +74,7 @@ complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l format -d 'How t
 lines\t'One ID per line'
 csv\t'Comma-separated values'
 tsv\t'Tab-separated values'"
+complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l delimiter -d 'The CSV field separator: one character, or \'tab\' [default: sniffed from the header line among , ; tab |, or Excel\'s sep= line]. Implies CSV' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l column -d 'The CSV column holding IDs: a header name (case-insensitive) or a 1-based index [default: customerId, customer_id, customer id or id, else the first]' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l batch-size -d 'IDs per request' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l concurrency -d 'Requests in flight at once' -r
