@@ -138,8 +138,8 @@ enum Kind {
     Csv {
         reader: Box<csv::Reader<LineLimit<Box<dyn BufRead + Send>>>>,
         column: usize,
-        /// The header row's cells, trimmed, to recognise it repeated.
-        header: Option<Vec<Vec<u8>>>,
+        /// The header row, to recognise it repeated.
+        header: Option<HeaderRow>,
     },
 }
 
@@ -373,6 +373,8 @@ fn by_extension(path: &Path) -> Option<u8> {
 }
 
 type Source = (Box<dyn BufRead + Send>, Option<u64>);
+/// A CSV header row's cells, trimmed.
+type HeaderRow = Vec<Vec<u8>>;
 
 /// A regular file is read as it is; anything else (a pipe, a FIFO, a
 /// terminal) through a [`Pump`], so that a pause in it can flush a partial
@@ -467,7 +469,7 @@ fn resolve_column(
     header: bool,
     name: &str,
     notice: &mut dyn FnMut(Notice),
-) -> Result<(usize, Option<Vec<Vec<u8>>>), Fatal> {
+) -> Result<(usize, Option<HeaderRow>), Fatal> {
     let index = match spec.column.as_deref().map(str::trim) {
         Some(c) if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) => {
             match c.parse::<usize>() {
