@@ -147,7 +147,8 @@ pub struct JobArgs {
     )]
     pub ids_files: Vec<PathBuf>,
 
-    /// How to read --ids-file: auto picks csv/tsv by extension, else one ID per line.
+    /// How to read --ids-file: auto picks csv/tsv by extension, else sniffs (CSV if the
+    /// first lines are, else one ID per line).
     #[arg(long, value_enum, default_value_t = InputFormat::Auto, help_heading = "Input")]
     pub format: InputFormat,
 
@@ -231,7 +232,7 @@ pub struct JobArgs {
 /// How ID files are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
-    /// By extension: .csv and .tsv as such, anything else one ID per line.
+    /// By extension: .csv and .tsv as such; anything else sniffed from its first lines.
     Auto,
     /// One ID per line.
     Lines,
