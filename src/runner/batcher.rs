@@ -87,3 +87,57 @@ impl Batcher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(batch: &Batch) -> Vec<&str> {
+        batch.ids().iter().collect()
+    }
+
+    #[test]
+    fn a_partial_batch_leaves_when_idle_or_old_and_a_full_one_at_once() {
+        let ledger = Ledger::new();
+        let (tx, mut rx) = mpsc::channel(8);
+        let mut b = Batcher::new(3, Arc::clone(&ledger), tx);
+        b.on_pause(Pause::Idle);
+        assert!(rx.try_recv().is_err(), "nothing to send");
+        for id in ["a", "b"] {
+            b.read += 1;
+            assert!(b.push(id));
+        }
+        b.on_pause(Pause::Chunk);
+        assert!(rx.try_recv().is_err(), "young and busy: it waits");
+        b.on_pause(Pause::Idle);
+        let first = rx.try_recv().unwrap();
+        assert_eq!(ids(&first), ["a", "b"]);
+        b.read += 1;
+        b.push("c");
+        b.started -= MAX_AGE;
+        b.on_pause(Pause::Chunk);
+        assert_eq!(ids(&rx.try_recv().unwrap()), ["c"], "old: it leaves");
+        for id in ["d", "e", "f"] {
+            b.read += 1;
+            b.push(id);
+        }
+        assert_eq!(ids(&rx.try_recv().unwrap()), ["d", "e", "f"], "full");
+        assert_eq!(ledger.counts().ids_read, 6);
+    }
+
+    #[test]
+    fn abandoned_ids_are_counted_unsent_and_never_sent() {
+        let ledger = Ledger::new();
+        let (tx, mut rx) = mpsc::channel(8);
+        let mut b = Batcher::new(10, Arc::clone(&ledger), tx);
+        b.read += 2;
+        b.invalid += 1;
+        b.push("a");
+        b.abandon();
+        b.flush();
+        assert!(rx.try_recv().is_err());
+        let c = ledger.counts();
+        assert_eq!((c.ids_read, c.invalid, c.unsent), (2, 1, 1));
+        assert!(c.balanced());
+    }
+}
