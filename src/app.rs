@@ -71,7 +71,7 @@ pub fn run(cli: Cli) -> Exit {
     }
 }
 
-fn run_job(global: &GlobalArgs, job: JobArgs, action: Action) -> Exit {
+fn run_job(global: &GlobalArgs, mut job: JobArgs, action: Action) -> Exit {
     let verbosity = if global.quiet {
         Verbosity::Quiet
     } else if global.verbose {
@@ -80,6 +80,10 @@ fn run_job(global: &GlobalArgs, job: JobArgs, action: Action) -> Exit {
         Verbosity::Normal
     };
     let reporter = Arc::new(Reporter::new(verbosity));
+    if let Some(tag) = ids::validate::trimmed_tag(&job.tag).map(str::to_string) {
+        reporter.warn(&format!("the tag has spaces around it; using \"{tag}\""));
+        job.tag = tag;
+    }
     match prepare(global, &job, action, &reporter) {
         Ok(prepared) => execute(global, job, action, prepared, reporter),
         Err(fatal) => {
@@ -145,13 +149,14 @@ fn prepare(
         column: job.column.clone(),
         header: !job.no_header,
         stdin_when_empty: !std::io::stdin().is_terminal(),
+        delimiter: job.delimiter,
     };
     if spec.args.is_empty() && spec.files.is_empty() && !spec.stdin_when_empty {
         return Err(Fatal::usage(
             "no customer IDs: give them as arguments, with --ids-file, or on standard input",
         ));
     }
-    let sources = ids::open(&spec, &mut |w| reporter.warn(&w))?;
+    let sources = ids::open(&spec, &mut |n| reporter.notice(&n))?;
     let client = Client::new(
         endpoint,
         action,
