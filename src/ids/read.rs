@@ -191,75 +191,9 @@ pub fn open(spec: &InputSpec, notice: &mut dyn FnMut(Notice)) -> Result<Vec<Open
     }
     let mut any_csv = false;
     for path in &stdin_files {
-        let is_stdin = path.as_os_str() == "-";
-        let name = if is_stdin {
-            "<stdin>".to_string()
-        } else {
-            printable(&path.to_string_lossy(), 200)
-        };
-        let (reader, size) = if is_stdin {
-            open_stdin(&name)?
-        } else {
-            open_file(path, &name)?
-        };
-        let mut reader = decode(reader, &name, notice).map_err(|e| read_fatal(&name, &e))?;
-        let estimate = estimate(size, &mut reader);
-        let head = reader.fill_buf().map_err(|e| read_fatal(&name, &e))?;
-        let sep = sniff::sep_line(head);
-        let declared = match spec.format {
-            InputFormat::Lines => None,
-            InputFormat::Csv => Some(b','),
-            InputFormat::Tsv => Some(b'\t'),
-            InputFormat::Auto => by_extension(path)
-                .or_else(|| (spec.delimiter.is_some() || sep.is_some()).then_some(b',')),
-        };
-        let delimiter = match declared {
-            Some(default) => Some(choose_delimiter(spec, head, sep, default, &name, notice)),
-            None if spec.format == InputFormat::Auto => {
-                sniff::looks_like_csv(head).inspect(|&d| {
-                    notice(Notice::note(
-                        format!(
-                            "{name}: read as CSV with {} between fields (sniffed from its first lines; --format lines reads one ID per line)",
-                            describe(d)
-                        ),
-                        true,
-                    ));
-                })
-            }
-            None => None,
-        };
-        let kind = match delimiter {
-            None => Kind::Lines(reader),
-            Some(delimiter) => {
-                any_csv = true;
-                let skipped = match sep {
-                    Some((_, len)) => {
-                        reader.consume(len);
-                        1
-                    }
-                    None => 0,
-                };
-                let head = reader.fill_buf().map_err(|e| read_fatal(&name, &e))?;
-                let rows = sniff::first_rows(head, delimiter);
-                let header = has_header(spec, &rows, &name, notice)?;
-                let mut csv = csv::ReaderBuilder::new()
-                    .delimiter(delimiter)
-                    .has_headers(header)
-                    .flexible(true)
-                    .from_reader(LineLimit::starting_at(reader, skipped));
-                let (column, header) = resolve_column(&mut csv, spec, header, &name, notice)?;
-                Kind::Csv {
-                    reader: Box::new(csv),
-                    column,
-                    header,
-                }
-            }
-        };
-        opened.push(Opened {
-            name,
-            kind,
-            estimate,
-        });
+        let source = open_source(path, spec, notice)?;
+        any_csv |= matches!(source.kind, Kind::Csv { .. });
+        opened.push(source);
     }
     if !any_csv && (spec.column.is_some() || !spec.header) && !stdin_files.is_empty() {
         let flag = if spec.column.is_some() {
@@ -273,6 +207,92 @@ pub fn open(spec: &InputSpec, notice: &mut dyn FnMut(Notice)) -> Result<Vec<Open
         )));
     }
     Ok(opened)
+}
+
+/// Opens one `--ids-file` (or standard input): decodes it, and sniffs
+/// whether it is CSV, its delimiter and its header row.
+fn open_source(
+    path: &Path,
+    spec: &InputSpec,
+    notice: &mut dyn FnMut(Notice),
+) -> Result<Opened, Fatal> {
+    let is_stdin = path.as_os_str() == "-";
+    let name = if is_stdin {
+        "<stdin>".to_string()
+    } else {
+        printable(&path.to_string_lossy(), 200)
+    };
+    let (reader, size) = if is_stdin {
+        open_stdin(&name)?
+    } else {
+        open_file(path, &name)?
+    };
+    let mut reader = decode(reader, &name, notice).map_err(|e| read_fatal(&name, &e))?;
+    let estimate = estimate(size, &mut reader);
+    let head = reader.fill_buf().map_err(|e| read_fatal(&name, &e))?;
+    let sep = sniff::sep_line(head);
+    let declared = match spec.format {
+        InputFormat::Lines => None,
+        InputFormat::Csv => Some(b','),
+        InputFormat::Tsv => Some(b'\t'),
+        InputFormat::Auto => by_extension(path)
+            .or_else(|| (spec.delimiter.is_some() || sep.is_some()).then_some(b',')),
+    };
+    let delimiter = match declared {
+        Some(default) => Some(choose_delimiter(spec, head, sep, default, &name, notice)),
+        None if spec.format == InputFormat::Auto => sniff::looks_like_csv(head).inspect(|&d| {
+            notice(Notice::note(
+                format!(
+                    "{name}: read as CSV with {} between fields (sniffed from its first lines; --format lines reads one ID per line)",
+                    describe(d)
+                ),
+                true,
+            ));
+        }),
+        None => None,
+    };
+    let kind = match delimiter {
+        None => Kind::Lines(reader),
+        Some(delimiter) => csv_kind(reader, delimiter, sep, spec, &name, notice)?,
+    };
+    Ok(Opened {
+        name,
+        kind,
+        estimate,
+    })
+}
+
+/// A CSV source past its `sep=` line, with its header row and ID column
+/// settled.
+fn csv_kind(
+    mut reader: Box<dyn BufRead + Send>,
+    delimiter: u8,
+    sep: Option<(u8, usize)>,
+    spec: &InputSpec,
+    name: &str,
+    notice: &mut dyn FnMut(Notice),
+) -> Result<Kind, Fatal> {
+    let skipped = match sep {
+        Some((_, len)) => {
+            reader.consume(len);
+            1
+        }
+        None => 0,
+    };
+    let head = reader.fill_buf().map_err(|e| read_fatal(name, &e))?;
+    let rows = sniff::first_rows(head, delimiter);
+    let header = has_header(spec, &rows, name, notice)?;
+    let mut csv = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(header)
+        .flexible(true)
+        .from_reader(LineLimit::starting_at(reader, skipped));
+    let (column, header) = resolve_column(&mut csv, spec, header, name, notice)?;
+    Ok(Kind::Csv {
+        reader: Box::new(csv),
+        column,
+        header,
+    })
 }
 
 /// The delimiter of a CSV/TSV: `--delimiter`, else Excel's `sep=` line,
@@ -564,6 +584,12 @@ fn pick_column(
                 ))
             });
     }
+    Ok(default_column(headers, name, notice))
+}
+
+/// The column without `--column`: a known ID column's name, else the first
+/// (both said when it matters).
+fn default_column(headers: &[String], name: &str, notice: &mut dyn FnMut(Notice)) -> usize {
     // By the names' order, not the columns': in an export with both `id`
     // and `customerId`, `id` is the row's own ID (an invoice's, an order's).
     let known: Vec<usize> = (0..headers.len())
@@ -591,7 +617,7 @@ fn pick_column(
                 false,
             ));
         }
-        return Ok(chosen);
+        return chosen;
     }
     // When the header cell could be an ID, taking that row for a header
     // decides that it is not sent: said even with --quiet.
@@ -608,7 +634,7 @@ fn pick_column(
         ),
         could_be_id,
     ));
-    Ok(0)
+    0
 }
 
 fn csv_fatal(name: &str, e: csv::Error) -> Fatal {
@@ -742,6 +768,43 @@ fn emit_line(
     each(origin, Raw::Field(field))
 }
 
+/// What one CSV row holds in the ID column; `None` for a blank row.
+#[inline]
+fn classify_row<'r>(
+    record: &'r csv::ByteRecord,
+    column: usize,
+    header_id: Option<&[u8]>,
+    header: Option<&[Vec<u8>]>,
+) -> Option<Raw<'r>> {
+    let blank = || record.iter().all(|f| f.trim_ascii().is_empty());
+    // A total row's label is in one of its first cells.
+    let total = || record.iter().take(3).any(|f| is_total_label(trim(f)));
+    Some(match record.get(column) {
+        Some(field) => {
+            let field = trim(field);
+            if field.is_empty() {
+                if blank() {
+                    return None;
+                }
+                if total() { Raw::Total } else { Raw::Empty }
+            } else if header_id == Some(field)
+                && header.is_some_and(|h| {
+                    h.len() == record.len() && h.iter().zip(record).all(|(h, f)| h == trim(f))
+                })
+            {
+                Raw::RepeatedHeader
+            } else if is_total_label(field) {
+                Raw::Total
+            } else {
+                Raw::Field(field)
+            }
+        }
+        None if blank() => return None,
+        None if total() => Raw::Total,
+        None => Raw::MissingColumn,
+    })
+}
+
 fn read_csv(
     name: &str,
     reader: &mut csv::Reader<LineLimit<Box<dyn BufRead + Send>>>,
@@ -792,34 +855,10 @@ fn read_csv(
                 "a quoted field is never closed, so the rows after it cannot be read".into(),
             ));
         }
-        let origin = Origin::Line { source: name, line };
-        let blank = || record.iter().all(|f| f.trim_ascii().is_empty());
-        // A total row's label is in one of its first cells.
-        let total = || record.iter().take(3).any(|f| is_total_label(trim(f)));
-        let flow = match record.get(column) {
-            Some(field) => {
-                let field = trim(field);
-                if field.is_empty() {
-                    if blank() {
-                        continue;
-                    }
-                    each(origin, if total() { Raw::Total } else { Raw::Empty })
-                } else if header_id == Some(field)
-                    && header.is_some_and(|h| {
-                        h.len() == record.len() && h.iter().zip(&record).all(|(h, f)| h == trim(f))
-                    })
-                {
-                    each(origin, Raw::RepeatedHeader)
-                } else if is_total_label(field) {
-                    each(origin, Raw::Total)
-                } else {
-                    each(origin, Raw::Field(field))
-                }
-            }
-            None if blank() => continue,
-            None if total() => each(origin, Raw::Total),
-            None => each(origin, Raw::MissingColumn),
+        let Some(raw) = classify_row(&record, column, header_id, header) else {
+            continue;
         };
+        let flow = each(Origin::Line { source: name, line }, raw);
         if flow.is_break() {
             return Ok(flow);
         }
