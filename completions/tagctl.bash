@@ -213,7 +213,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__tag)
-            opts="-f -q -v -h --ids-file --format --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --create-tag --verify --verify-wait --missing-ids --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
+            opts="-f -q -v -h --ids-file --format --delimiter --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --create-tag --verify --verify-wait --missing-ids --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -229,6 +229,10 @@ _tagctl() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "auto lines csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --delimiter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -299,7 +303,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__untag)
-            opts="-f -q -v -h --ids-file --format --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --create-tag --verify --verify-wait --missing-ids --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
+            opts="-f -q -v -h --ids-file --format --delimiter --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --create-tag --verify --verify-wait --missing-ids --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -315,6 +319,10 @@ _tagctl() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "auto lines csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --delimiter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -385,7 +393,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__verify)
-            opts="-f -q -v -h --ids-file --format --column --no-header --no-dedupe --expect --wait --missing-ids --concurrency --max-retries --timeout --max-wait --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
+            opts="-f -q -v -h --ids-file --format --delimiter --column --no-header --no-dedupe --expect --wait --missing-ids --concurrency --max-retries --timeout --max-wait --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -401,6 +409,10 @@ _tagctl() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "auto lines csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --delimiter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --column)

@@ -86,8 +86,9 @@ fn reporter_for(global: &GlobalArgs) -> Arc<Reporter> {
 }
 
 /// `tagctl verify`: the input prepared as for `tag`, then a read job.
-fn run_verify(global: &GlobalArgs, args: VerifyArgs) -> Exit {
+fn run_verify(global: &GlobalArgs, mut args: VerifyArgs) -> Exit {
     let reporter = reporter_for(global);
+    trim_tag(&mut args.tag, &reporter);
     let job = args.as_job();
     let prepared = match prepare(global, &job, Action::Verify, &reporter) {
         Ok(prepared) => prepared,
@@ -157,6 +158,16 @@ fn run_verify(global: &GlobalArgs, args: VerifyArgs) -> Exit {
     summary.exit()
 }
 
+/// A tag with spaces around it is used without them, with a warning.
+fn trim_tag(tag: &mut String, reporter: &Reporter) {
+    if let Some(trimmed) = ids::validate::trimmed_tag(tag).map(str::to_string) {
+        reporter.warn(&format!(
+            "the tag has spaces around it; using \"{trimmed}\""
+        ));
+        *tag = trimmed;
+    }
+}
+
 /// The two-thread runtime a job runs on.
 fn runtime(reporter: &Reporter) -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_multi_thread()
@@ -185,8 +196,9 @@ fn report_end(end: &runner::RunEnd, reporter: &Reporter, leftovers: &str) {
     }
 }
 
-fn run_job(global: &GlobalArgs, job: JobArgs, action: Action) -> Exit {
+fn run_job(global: &GlobalArgs, mut job: JobArgs, action: Action) -> Exit {
     let reporter = reporter_for(global);
+    trim_tag(&mut job.tag, &reporter);
     if job.create_tag && action != Action::Tag {
         reporter.error(
             "--create-tag is for tag: untag needs a tag that exists",
@@ -220,7 +232,7 @@ fn prepare(
     ids::check_tag(&job.tag).map_err(|why| {
         Fatal::usage(format!(
             "invalid tag \"{}\": {why}",
-            ids::validate::printable(&job.tag, 60)
+            crate::text::printable(&job.tag, 60)
         ))
     })?;
     let endpoint = Endpoint::new(
@@ -269,13 +281,14 @@ fn prepare(
         column: job.column.clone(),
         header: !job.no_header,
         stdin_when_empty: !std::io::stdin().is_terminal(),
+        delimiter: job.delimiter,
     };
     if spec.args.is_empty() && spec.files.is_empty() && !spec.stdin_when_empty {
         return Err(Fatal::usage(
             "no customer IDs: give them as arguments, with --ids-file, or on standard input",
         ));
     }
-    let sources = ids::open(&spec, &mut |w| reporter.warn(&w))?;
+    let sources = ids::open(&spec, &mut |n| reporter.notice(&n))?;
     let client = Client::new(
         endpoint,
         action,

@@ -207,7 +207,7 @@ pub fn decide_read(
                         format!(
                             "{}: the server returned customer \"{}\", which was not asked for: it ignored the filter, so no answer can be trusted; stopping, nothing is reported as matching",
                             describe(attempt),
-                            crate::ids::validate::printable(&id, 60)
+                            crate::text::printable(&id, 60)
                         ),
                         Vec::new(),
                     ),

@@ -16,4 +16,6 @@ mod output;
 mod properties;
 mod rate_limit;
 mod security;
+mod sniff;
 mod verify;
+mod wording;
