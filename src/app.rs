@@ -143,18 +143,13 @@ fn run_verify(global: &GlobalArgs, mut args: VerifyArgs) -> Exit {
         missing_ids_lost,
     };
     runtime.shutdown_timeout(Duration::from_millis(100));
-    if summary.no_input() {
-        reporter.error(
-            "no customer IDs in the input (it was empty or only blank lines)",
-            &[],
-        );
-        return summary.exit();
-    }
-    if json {
-        let _ = writeln!(std::io::stdout().lock(), "{}", summary.to_json());
-    } else if !global.quiet {
-        let _ = write!(std::io::stdout().lock(), "{}", summary.to_text());
-    }
+    print_summary(
+        global,
+        &reporter,
+        summary.no_input(),
+        || summary.to_json(),
+        || summary.to_text(),
+    );
     summary.exit()
 }
 
@@ -264,16 +259,8 @@ fn prepare(
             "{flag} on the command line is visible to other users of this machine; prefer REBILLY_API_KEY / REBILLY_JWT or --api-key-file"
         ));
     }
-    let failed_ids = job
-        .failed_ids
-        .as_deref()
-        .map(|p| open_leftovers(p, "--failed-ids"))
-        .transpose()?;
-    let missing_ids = job
-        .missing_ids
-        .as_deref()
-        .map(|p| open_leftovers(p, "--missing-ids"))
-        .transpose()?;
+    let failed_ids = open_leftovers(job.failed_ids.as_deref(), "--failed-ids")?;
+    let missing_ids = open_leftovers(job.missing_ids.as_deref(), "--missing-ids")?;
     let spec = InputSpec {
         args: job.ids.clone(),
         files: job.ids_files.clone(),
@@ -297,16 +284,7 @@ fn prepare(
         job.concurrency as usize,
     )?;
     if job.create_tag {
-        if job.dry_run {
-            reporter.note(&tags::dry_run_note(&client));
-        } else {
-            let check = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| Fatal::usage(format!("cannot start: {e}")))?
-                .block_on(tags::ensure_customer_tag(&client, &job.tag))?;
-            reporter.note(&check.describe(&job.tag));
-        }
+        create_tag_first(&client, job, reporter)?;
     }
     Ok(Prepared {
         client,
@@ -314,6 +292,22 @@ fn prepare(
         failed_ids,
         missing_ids,
     })
+}
+
+/// `--create-tag`: make sure the tag exists as a customer tag before the
+/// first write (a dry run only says what it would do).
+fn create_tag_first(client: &Client, job: &JobArgs, reporter: &Reporter) -> Result<(), Fatal> {
+    if job.dry_run {
+        reporter.note(&tags::dry_run_note(client));
+        return Ok(());
+    }
+    let check = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal::usage(format!("cannot start: {e}")))?
+        .block_on(tags::ensure_customer_tag(client, &job.tag))?;
+    reporter.note(&check.describe(&job.tag));
+    Ok(())
 }
 
 /// The runner's knobs from the command line.
@@ -340,12 +334,19 @@ fn job_config(job: &JobArgs, action: Action, json: bool) -> JobConfig {
 /// Opens `--failed-ids` (or `--missing-ids`) now, so an unwritable path
 /// costs no request, but empties it only at the end: it may be the very
 /// file being read (`-f left.txt --failed-ids left.txt`).
-fn open_leftovers(path: &std::path::Path, flag: &str) -> Result<std::fs::File, Fatal> {
+fn open_leftovers(
+    path: Option<&std::path::Path>,
+    flag: &str,
+) -> Result<Option<std::fs::File>, Fatal> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
     std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
         .open(path)
+        .map(Some)
         .map_err(|e| {
             Fatal::usage(format!(
                 "{flag}: cannot write {}: {}",
@@ -368,20 +369,12 @@ fn execute(
         return Exit::Usage;
     };
     let ledger = Ledger::new();
-    let verifying = job.verify && !job.dry_run;
-    if verifying {
+    let read_back = (job.verify && !job.dry_run).then(|| {
         ledger.keep_confirmed();
-    }
-    let read_client = prepared.client.with_action(Action::Verify);
-    let mut read_config = job_config(&job, Action::Verify, json);
-    read_config.batch_size = crate::cli::READ_BATCH as usize;
-    read_config.read = Some(ReadCheck {
-        tag: job.tag.clone(),
-        present: action == Action::Tag,
+        ReadBack::new(&prepared.client, &job, action, json)
     });
-    let read_ledger = Ledger::new();
     let (stop, abort) = (Stop::new(), Stop::new());
-    let (end, read_end) = runtime.block_on(async {
+    let (end, verified) = runtime.block_on(async {
         tokio::spawn(watch_signals(
             stop.clone(),
             abort.clone(),
@@ -397,74 +390,149 @@ fn execute(
             abort.clone(),
         )
         .await;
-        let interrupted = matches!(
+        let cut_short = matches!(
             end.stop,
             Some(StopReason::Interrupted | StopReason::Unauthorized)
         );
-        if !verifying || interrupted || end.aborted {
+        let Some(read_back) = read_back.filter(|_| !cut_short && !end.aborted) else {
             return (end, None);
-        }
+        };
         reporter.finish();
-        let read_end = verify::run(
-            verify::Input::Lists(ledger.take_confirmed()),
-            Duration::from_secs_f64(job.verify_wait),
-            read_client,
-            read_config,
-            Arc::clone(&read_ledger),
-            Arc::clone(&reporter),
-            stop.clone(),
-            abort.clone(),
+        let confirmed = ledger.take_confirmed();
+        (
+            end,
+            Some(read_back.run(confirmed, &reporter, stop, abort).await),
         )
-        .await;
-        (end, Some(read_end))
     });
     reporter.finish();
-    report_end(&end, &reporter, "--failed-ids");
+    let files = (prepared.failed_ids, prepared.missing_ids);
+    let summary = tag_summary(job, action, &end, verified, &ledger, files, &reporter);
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    print_summary(
+        global,
+        &reporter,
+        summary.no_input(),
+        || summary.to_json(),
+        || summary.to_text(),
+    );
+    summary.exit()
+}
+
+/// The end of a tag/untag run: the leftovers written, the read-back
+/// counted, the summary.
+fn tag_summary(
+    job: JobArgs,
+    action: Action,
+    end: &runner::RunEnd,
+    verified: Option<(runner::RunEnd, Arc<Ledger>)>,
+    ledger: &Ledger,
+    files: (Option<std::fs::File>, Option<std::fs::File>),
+    reporter: &Reporter,
+) -> Summary {
+    report_end(end, reporter, "--failed-ids");
     let counts = ledger.close();
-    let failed_ids_lost = prepared
-        .failed_ids
-        .is_some_and(|file| !write_leftovers(file, &ledger, &reporter, "--failed-ids"));
-    let verify = read_end.as_ref().map(|read_end| {
-        let counts = read_ledger.close();
-        VerifyCounts::from_ledger(&counts, read_end.stop.as_ref())
-    });
-    let missing_ids_lost = match (prepared.missing_ids, &read_end) {
-        (Some(file), Some(_)) => !write_leftovers(file, &read_ledger, &reporter, "--missing-ids"),
+    let (failed_ids, missing_ids) = files;
+    let failed_ids_lost =
+        failed_ids.is_some_and(|file| !write_leftovers(file, ledger, reporter, "--failed-ids"));
+    let missing_ids_lost = match (missing_ids, &verified) {
+        (Some(file), Some((_, read_ledger))) => {
+            !write_leftovers(file, read_ledger, reporter, "--missing-ids")
+        }
         // Nothing was verified (an interrupt, a dry run): the file is emptied
         // so it never shows an earlier run's IDs.
         (Some(file), None) => file.set_len(0).is_err(),
         (None, _) => false,
     };
-    let summary = Summary {
+    let read_end = verified.map(|(read_end, read_ledger)| {
+        let counts = read_ledger.close();
+        (
+            VerifyCounts::from_ledger(&counts, read_end.stop.as_ref()),
+            read_end,
+        )
+    });
+    Summary {
         action,
         tag: job.tag,
         counts,
-        elapsed_ms: end.elapsed.as_millis() as u64
-            + read_end
-                .as_ref()
-                .map_or(0, |r| r.elapsed.as_millis() as u64),
+        elapsed_ms: (end.elapsed + read_end.as_ref().map_or(Duration::ZERO, |(_, r)| r.elapsed))
+            .as_millis() as u64,
         problems: ledger.problems(),
         dry_run: job.dry_run,
         stop: end.stop.clone(),
         read_error: end.read_error.as_ref().map(ToString::to_string),
         failed_ids_lost: failed_ids_lost || missing_ids_lost,
-        verify,
-        verify_stop: read_end.and_then(|r| r.stop),
-    };
-    runtime.shutdown_timeout(Duration::from_millis(100));
-    if summary.no_input() {
+        verify: read_end.as_ref().map(|(v, _)| *v),
+        verify_stop: read_end.and_then(|(_, r)| r.stop),
+    }
+}
+
+/// `tag|untag --verify`: the read job that checks the confirmed IDs after the
+/// run, on the same connections, credentials and runner.
+struct ReadBack {
+    client: Client,
+    config: JobConfig,
+    ledger: Arc<Ledger>,
+    wait: Duration,
+}
+
+impl ReadBack {
+    fn new(client: &Client, job: &JobArgs, action: Action, json: bool) -> ReadBack {
+        let mut config = job_config(job, Action::Verify, json);
+        config.batch_size = crate::cli::READ_BATCH as usize;
+        config.read = Some(ReadCheck {
+            tag: job.tag.clone(),
+            present: action == Action::Tag,
+        });
+        ReadBack {
+            client: client.with_action(Action::Verify),
+            config,
+            ledger: Ledger::new(),
+            wait: Duration::from_secs_f64(job.verify_wait),
+        }
+    }
+
+    /// Verifies `confirmed`; the read job's end and its ledger.
+    async fn run(
+        self,
+        confirmed: Vec<ids::IdList>,
+        reporter: &Arc<Reporter>,
+        stop: Stop,
+        abort: Stop,
+    ) -> (runner::RunEnd, Arc<Ledger>) {
+        let end = verify::run(
+            verify::Input::Lists(confirmed),
+            self.wait,
+            self.client,
+            self.config,
+            Arc::clone(&self.ledger),
+            Arc::clone(reporter),
+            stop,
+            abort,
+        )
+        .await;
+        (end, self.ledger)
+    }
+}
+
+/// Prints the summary (JSON, or text unless quiet), or, when the input
+/// held no ID at all, says so instead.
+fn print_summary(
+    global: &GlobalArgs,
+    reporter: &Reporter,
+    no_input: bool,
+    json: impl FnOnce() -> String,
+    text: impl FnOnce() -> String,
+) {
+    if no_input {
         reporter.error(
             "no customer IDs in the input (it was empty or only blank lines)",
             &[],
         );
-        return summary.exit();
-    }
-    if json {
-        let _ = writeln!(std::io::stdout().lock(), "{}", summary.to_json());
+    } else if global.output == OutputFormat::Json {
+        let _ = writeln!(std::io::stdout().lock(), "{}", json());
     } else if !global.quiet {
-        let _ = write!(std::io::stdout().lock(), "{}", summary.to_text());
+        let _ = write!(std::io::stdout().lock(), "{}", text());
     }
-    summary.exit()
 }
 
 /// Writes the IDs left to do (not confirmed; for verify, not matching) to
