@@ -19,7 +19,7 @@ use super::clock::{
     window_end_secs, window_index,
 };
 use super::config::{MissingTag, MockConfig, RetryAfterStyle, TagType, Universe};
-use super::directory::{CUSTOMER_CREATED, TagIndex, TagRecord, is_customer, tag_key};
+use super::directory::{CUSTOMER_CREATED, Directory, TagIndex, TagRecord, is_customer, tag_key};
 use super::faults::Fault;
 use super::query::{Collection, Filter, parse_collection, parse_query};
 use super::routes::{AdminRoute, ApiRoute, ApiTarget, parse_admin_path, parse_route};
@@ -467,86 +467,18 @@ async fn api(
     let config = arrival.config;
     let instance = format!("urn:tagctl-mock:request:{}", arrival.id);
     let (parts, body) = req.into_parts();
-    let (tag, organization, customer_id) = match &route {
-        ApiRoute::Assign(target) => (
-            target.tag.clone(),
-            target.organization.clone(),
-            target.customer_id.clone(),
-        ),
-        ApiRoute::Tag { tag, organization } => (tag.clone(), organization.clone(), None),
-        ApiRoute::Customers { organization } | ApiRoute::Tags { organization } => {
-            (String::new(), organization.clone(), None)
-        }
-    };
-    let mut record = RecordedRequest {
-        id: arrival.id,
-        operation,
-        method: parts.method.to_string(),
-        path: parts
-            .uri
-            .path_and_query()
-            .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned()),
-        tag,
-        organization,
-        customer_id,
-        api_key: header_text(&parts.headers, API_KEY),
-        bearer: bearer_token(&parts.headers),
-        user_agent: header_text(&parts.headers, header::USER_AGENT),
-        content_type: header_text(&parts.headers, header::CONTENT_TYPE),
-        ids: Vec::new(),
-        status: 0,
-        fault: arrival.fault.as_ref().map(ToString::to_string),
-        received_at,
-        received_unix_ms: unix_ms(received_at),
-    };
+    let mut record = record_of(arrival.id, operation, &route, &parts, received_at);
+    record.fault = arrival.fault.as_ref().map(ToString::to_string);
     let query = parse_query(parts.uri.query());
-
-    // The input: a write's IDs, a tag creation's body, a read's `id` filter.
-    let mut body_error = None;
-    let mut body_bytes = Bytes::new();
-    match operation {
-        Operation::Tag | Operation::Untag if record.customer_id.is_some() => {
-            record.ids.extend(record.customer_id.clone());
+    let input = match read_input(operation, body, &mut record, &query).await {
+        Ok(input) => input,
+        Err(too_large) => {
+            let response = unreadable_body(&config, too_large, &instance);
+            record.status = response.status().as_u16();
+            finish(&ctx.state, &config, record, None);
+            return dated(response, &config);
         }
-        Operation::Tag | Operation::Untag | Operation::CreateTag => match read_body(body).await {
-            Ok(bytes) if operation == Operation::CreateTag => {
-                if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(&bytes)
-                    && let Some(name) = map.get("name").and_then(|n| n.as_str())
-                {
-                    record.tag = name.to_owned();
-                }
-                body_bytes = bytes;
-            }
-            Ok(bytes) => match parse_body(&bytes) {
-                Ok(ids) => record.ids = ids,
-                Err(message) => body_error = Some(message),
-            },
-            Err(too_large) => {
-                let (status, detail) = if too_large {
-                    let detail = format!("The request body exceeds {MAX_BODY_BYTES} bytes.");
-                    (StatusCode::PAYLOAD_TOO_LARGE, detail)
-                } else {
-                    let detail = "The request body could not be read.".to_owned();
-                    (StatusCode::BAD_REQUEST, detail)
-                };
-                let title = status.canonical_reason().unwrap_or("Error");
-                let response = problem(&config, status, title, &detail, Some(&instance), None);
-                record.status = status.as_u16();
-                finish(&ctx.state, &config, record, None);
-                return dated(response, &config);
-            }
-        },
-        Operation::ListCustomers => {
-            if let Ok(collection) = parse_collection(&query, CUSTOMER_FILTERS) {
-                record.ids = collection
-                    .filter
-                    .values("id")
-                    .map(<[String]>::to_vec)
-                    .unwrap_or_default();
-            }
-        }
-        Operation::ListTags | Operation::GetTag => {}
-    }
+    };
 
     if !config.latency.is_zero() {
         tokio::time::sleep(config.latency).await;
@@ -573,15 +505,18 @@ async fn api(
     let (rate, refusal) = admit(&config, &ctx.state, &record, &instance);
     let mut response = match refusal {
         Some(refused) => refused,
-        None => match (&route, operation) {
-            (ApiRoute::Assign(target), _) => {
-                validate(&config, &ctx.state, target, &record, body_error, &instance)
-            }
-            (_, Operation::ListCustomers) => list_customers(&config, &ctx.state, &query),
-            (_, Operation::ListTags) => list_tags(&config, &ctx.state, &query),
-            (_, Operation::GetTag) => get_tag(&config, &ctx.state, &record.tag),
-            _ => create_tag(&config, &ctx.state, &body_bytes, &parts, &instance),
-        },
+        None => {
+            let request = Operate {
+                config: &config,
+                state: &ctx.state,
+                route: &route,
+                record: &record,
+                query: &query,
+                parts: &parts,
+                instance: &instance,
+            };
+            request.answer(input)
+        }
     };
     add_rate_headers(&mut response, rate);
     record.status = response.status().as_u16();
@@ -593,6 +528,142 @@ async fn api(
     let tag = record.tag.clone();
     finish(&ctx.state, &config, record, accepted.map(|a| (a, tag)));
     dated(response, &config)
+}
+
+/// A 413 for a body over the size limit, else a 400 for one that broke off.
+fn unreadable_body(config: &MockConfig, too_large: bool, instance: &str) -> Response<MockBody> {
+    let (status, detail) = if too_large {
+        let detail = format!("The request body exceeds {MAX_BODY_BYTES} bytes.");
+        (StatusCode::PAYLOAD_TOO_LARGE, detail)
+    } else {
+        let detail = "The request body could not be read.".to_owned();
+        (StatusCode::BAD_REQUEST, detail)
+    };
+    let title = status.canonical_reason().unwrap_or("Error");
+    problem(config, status, title, &detail, Some(instance), None)
+}
+
+/// The log entry of an arriving request, before its input is read.
+fn record_of(
+    id: u64,
+    operation: Operation,
+    route: &ApiRoute,
+    parts: &hyper::http::request::Parts,
+    received_at: SystemTime,
+) -> RecordedRequest {
+    let (tag, organization, customer_id) = match route {
+        ApiRoute::Assign(target) => (
+            target.tag.clone(),
+            target.organization.clone(),
+            target.customer_id.clone(),
+        ),
+        ApiRoute::Tag { tag, organization } => (tag.clone(), organization.clone(), None),
+        ApiRoute::Customers { organization } | ApiRoute::Tags { organization } => {
+            (String::new(), organization.clone(), None)
+        }
+    };
+    RecordedRequest {
+        id,
+        operation,
+        method: parts.method.to_string(),
+        path: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned()),
+        tag,
+        organization,
+        customer_id,
+        api_key: header_text(&parts.headers, API_KEY),
+        bearer: bearer_token(&parts.headers),
+        user_agent: header_text(&parts.headers, header::USER_AGENT),
+        content_type: header_text(&parts.headers, header::CONTENT_TYPE),
+        ids: Vec::new(),
+        status: 0,
+        fault: None,
+        received_at,
+        received_unix_ms: unix_ms(received_at),
+    }
+}
+
+/// What a request brought, once read.
+#[derive(Default)]
+struct Input {
+    /// Why a write's body is not `{"customerIds": [...]}`.
+    body_error: Option<String>,
+    /// A tag creation's body.
+    body: Bytes,
+}
+
+/// Reads a request's input into its record: a write's IDs, a tag creation's
+/// body (and name), a read's `id` filter. `Err` as [`read_body`] says.
+async fn read_input(
+    operation: Operation,
+    body: Incoming,
+    record: &mut RecordedRequest,
+    query: &[(String, String)],
+) -> Result<Input, bool> {
+    let mut input = Input::default();
+    match operation {
+        Operation::Tag | Operation::Untag if record.customer_id.is_some() => {
+            record.ids.extend(record.customer_id.clone());
+        }
+        Operation::CreateTag => {
+            let bytes = read_body(body).await?;
+            if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(&bytes)
+                && let Some(name) = map.get("name").and_then(|n| n.as_str())
+            {
+                record.tag = name.to_owned();
+            }
+            input.body = bytes;
+        }
+        Operation::Tag | Operation::Untag => match parse_body(&read_body(body).await?) {
+            Ok(ids) => record.ids = ids,
+            Err(message) => input.body_error = Some(message),
+        },
+        Operation::ListCustomers => {
+            if let Ok(collection) = parse_collection(query, CUSTOMER_FILTERS) {
+                record.ids = collection
+                    .filter
+                    .values("id")
+                    .map(<[String]>::to_vec)
+                    .unwrap_or_default();
+            }
+        }
+        Operation::ListTags | Operation::GetTag => {}
+    }
+    Ok(input)
+}
+
+/// An authorised request within the limit, ready to be answered.
+struct Operate<'a> {
+    config: &'a MockConfig,
+    state: &'a Mutex<State>,
+    route: &'a ApiRoute,
+    record: &'a RecordedRequest,
+    query: &'a [(String, String)],
+    parts: &'a hyper::http::request::Parts,
+    instance: &'a str,
+}
+
+impl Operate<'_> {
+    /// The operation's answer.
+    fn answer(&self, input: Input) -> Response<MockBody> {
+        let (config, state) = (self.config, self.state);
+        match (self.route, self.record.operation) {
+            (ApiRoute::Assign(target), _) => validate(
+                config,
+                state,
+                target,
+                self.record,
+                input.body_error,
+                self.instance,
+            ),
+            (_, Operation::ListCustomers) => list_customers(config, state, self.query),
+            (_, Operation::ListTags) => list_tags(config, state, self.query),
+            (_, Operation::GetTag) => get_tag(config, state, &self.record.tag),
+            _ => create_tag(config, state, &input.body, self.parts, self.instance),
+        }
+    }
 }
 
 /// Reads the whole request body; `Err(true)` when it is over the size limit, `Err(false)`
@@ -705,29 +776,8 @@ fn validate(
             )])
         };
     }
-    let kind = {
-        let state = lock(state);
-        state
-            .directory
-            .find_tag(&target.tag)
-            .map(|t| state.directory.tag(t).kind)
-    };
-    match (kind, config.missing_tag) {
-        (Some(TagType::Customer), _) | (None, MissingTag::Create) => {}
-        (None, MissingTag::NotFound) => return not_found("Tag not found."),
-        (None, MissingTag::Unprocessable) if !single => {
-            return unprocessable(&[InvalidField::new("tag", "Tag not found")]);
-        }
-        (None, MissingTag::Unprocessable) => return not_found("Tag not found."),
-        (Some(other), _) if !single => {
-            return unprocessable(&[InvalidField::new(
-                "tag",
-                format!(
-                    "The tag is a {other} tag; only customer tags can be assigned to customers"
-                ),
-            )]);
-        }
-        (Some(_), _) => return not_found("Tag not found."),
+    if let Some(refused) = refuse_tag(config, state, &target.tag, single, instance) {
+        return refused;
     }
 
     if let Some(customer_id) = &target.customer_id {
@@ -748,6 +798,54 @@ fn validate(
         return unprocessable(&invalid);
     }
     with_status(StatusCode::NO_CONTENT, MockBody::empty())
+}
+
+/// A write's tag that does not exist (and may not be created by it) or is
+/// not a customer tag: the refusal. The single-customer endpoint says 404
+/// for everything, as it documents no 422.
+fn refuse_tag(
+    config: &MockConfig,
+    state: &Mutex<State>,
+    tag: &str,
+    single: bool,
+    instance: &str,
+) -> Option<Response<MockBody>> {
+    let kind = {
+        let state = lock(state);
+        state
+            .directory
+            .find_tag(tag)
+            .map(|t| state.directory.tag(t).kind)
+    };
+    let field = |message: String| {
+        let fields = [InvalidField::new("tag", message)];
+        problem(
+            config,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation error",
+            "The request has invalid fields.",
+            Some(instance),
+            Some(&fields),
+        )
+    };
+    let not_found = || {
+        problem(
+            config,
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            "Tag not found.",
+            Some(instance),
+            None,
+        )
+    };
+    match (kind, config.missing_tag) {
+        (Some(TagType::Customer), _) | (None, MissingTag::Create) => None,
+        (None, MissingTag::Unprocessable) if !single => Some(field("Tag not found".into())),
+        (Some(other), _) if !single => Some(field(format!(
+            "The tag is a {other} tag; only customer tags can be assigned to customers"
+        ))),
+        _ => Some(not_found()),
+    }
 }
 
 /// The fields `GET /customers` can filter on.
@@ -851,8 +949,24 @@ fn list_customers(
             }
         })
     };
+    let (total, page) = select_customers(directory, universe, &filter, &collection, selected);
+    let body = render_customers(directory, universe, &page, collection.fields.as_deref());
+    drop(state);
+    page_response(body, total, &collection)
+}
+
+/// The customers a read selects, and one page of them: by the `id` clause's
+/// values when there is one, else by the customers carrying a `tags` value,
+/// else the whole universe; `selected` applies every clause.
+fn select_customers(
+    directory: &Directory,
+    universe: &Universe,
+    filter: &Filter,
+    collection: &Collection,
+    selected: impl Fn(&str) -> bool,
+) -> (usize, Vec<String>) {
     let wanted_tags = filter.values("tags");
-    let (total, page): (usize, Vec<String>) = if let Some(ids) = filter.values("id") {
+    if let Some(ids) = filter.values("id") {
         let mut found: Vec<&str> = ids
             .iter()
             .map(String::as_str)
@@ -860,14 +974,14 @@ fn list_customers(
             .collect();
         found.sort_unstable();
         found.dedup();
-        (found.len(), owned(paginate(found, &collection)))
+        (found.len(), owned(paginate(found, collection)))
     } else if wanted_tags.is_some() {
         let found: Vec<&str> = directory
             .known(universe)
             .into_iter()
             .filter(|id| selected(id))
             .collect();
-        (found.len(), owned(paginate(found, &collection)))
+        (found.len(), owned(paginate(found, collection)))
     } else {
         match universe {
             Universe::Numbered(n) => {
@@ -888,20 +1002,26 @@ fn list_customers(
                     .map(String::as_str)
                     .filter(|id| is_customer(universe, id))
                     .collect();
-                (found.len(), owned(paginate(found, &collection)))
+                (found.len(), owned(paginate(found, collection)))
             }
             Universe::All => {
                 let found = directory.known(universe);
-                (found.len(), owned(paginate(found, &collection)))
+                (found.len(), owned(paginate(found, collection)))
             }
         }
-    };
+    }
+}
+
+/// The JSON array of `page`, each customer with only the `fields` asked
+/// (all when `None`) and always its `id`.
+fn render_customers(
+    directory: &Directory,
+    universe: &Universe,
+    page: &[String],
+    fields: Option<&[String]>,
+) -> String {
     let wanted = |field: &str| {
-        field == "id"
-            || collection
-                .fields
-                .as_ref()
-                .is_none_or(|fields| fields.iter().any(|f| f == field))
+        field == "id" || fields.is_none_or(|fields| fields.iter().any(|f| f == field))
     };
     let mut body = String::with_capacity(page.len() * 96 + 2);
     body.push('[');
@@ -938,8 +1058,7 @@ fn list_customers(
         body.push('}');
     }
     body.push(']');
-    drop(state);
-    page_response(body, total, &collection)
+    body
 }
 
 /// Borrowed IDs made owned, so the page outlives the lock.
@@ -1165,30 +1284,7 @@ async fn admin(
             }))
         }
         (AdminRoute::Tags, Method::GET) => json_response(&lock(state).tag_infos()),
-        (AdminRoute::Tags, Method::POST) => {
-            let body = read_body(req.into_body()).await.unwrap_or_default();
-            match parse_new_tag(&body) {
-                Ok((name, kind)) => match lock(state).directory.create_tag(&name, kind) {
-                    Ok(_) => with_status(StatusCode::CREATED, MockBody::empty()),
-                    Err(_) => problem(
-                        &config,
-                        StatusCode::CONFLICT,
-                        "Conflict",
-                        "A tag with this name already exists.",
-                        None,
-                        None,
-                    ),
-                },
-                Err(fields) => problem(
-                    &config,
-                    StatusCode::BAD_REQUEST,
-                    "Bad Request",
-                    "Expected {\"name\": …, \"type\": …}.",
-                    None,
-                    Some(&fields),
-                ),
-            }
-        }
+        (AdminRoute::Tags, Method::POST) => admin_create_tag(&config, state, req.into_body()).await,
         (AdminRoute::Customers, Method::GET) => json_response(&lock(state).customer_tags()),
         (AdminRoute::Customer(id), Method::GET) => json_response(&lock(state).customer_view(&id)),
         (AdminRoute::Faults, Method::POST) => match read_faults(req.into_body()).await {
@@ -1233,6 +1329,37 @@ async fn admin(
         ),
     };
     dated(response, &config)
+}
+
+/// `POST /__mock/tags`: creates a tag without auth; 201, 409, or 400 with
+/// the invalid fields.
+async fn admin_create_tag(
+    config: &MockConfig,
+    state: &Mutex<State>,
+    body: Incoming,
+) -> Response<MockBody> {
+    let body = read_body(body).await.unwrap_or_default();
+    match parse_new_tag(&body) {
+        Ok((name, kind)) => match lock(state).directory.create_tag(&name, kind) {
+            Ok(_) => with_status(StatusCode::CREATED, MockBody::empty()),
+            Err(_) => problem(
+                config,
+                StatusCode::CONFLICT,
+                "Conflict",
+                "A tag with this name already exists.",
+                None,
+                None,
+            ),
+        },
+        Err(fields) => problem(
+            config,
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            "Expected {\"name\": …, \"type\": …}.",
+            None,
+            Some(&fields),
+        ),
+    }
 }
 
 /// Reads the body of `POST /__mock/faults`: a JSON array of fault names.
