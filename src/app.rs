@@ -328,6 +328,7 @@ fn job_config(job: &JobArgs, action: Action, json: bool) -> JobConfig {
             DryRunOutput::Stdout
         }),
         read: None,
+        pacing: Default::default(),
     }
 }
 

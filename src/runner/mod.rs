@@ -63,6 +63,19 @@ pub struct JobConfig {
     /// A read job (verify): what each returned customer is checked for.
     /// Writes are `None`.
     pub read: Option<ReadCheck>,
+    /// The pacing state; clones of the config share it, so the passes of
+    /// one job (verify's re-checks) remember the rate limit between them.
+    pub pacing: SharedPacing,
+}
+
+/// One [`Pacing`], shared by every run of a job's config.
+#[derive(Clone, Default)]
+pub struct SharedPacing(pub Arc<Pacing>);
+
+impl std::fmt::Debug for SharedPacing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedPacing")
+    }
 }
 
 /// Where a dry run prints its requests.
@@ -93,7 +106,7 @@ pub struct RunEnd {
 /// Everything a worker needs, shared.
 pub(crate) struct Shared {
     pub client: Client,
-    pub pacing: Pacing,
+    pub pacing: Arc<Pacing>,
     pub stop: Stop,
     pub ledger: Arc<Ledger>,
     pub reporter: Arc<Reporter>,
@@ -171,7 +184,7 @@ async fn run_with(
     let start = Instant::now();
     let shared = Arc::new(Shared {
         client,
-        pacing: Pacing::new(),
+        pacing: Arc::clone(&config.pacing.0),
         stop,
         ledger,
         reporter,
