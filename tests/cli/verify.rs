@@ -473,3 +473,67 @@ fn untag_verify_expects_absent_and_exits_0_when_all_match() {
         serde_json::json!({"matching": 2, "missing": 0, "not_found": 0, "unchecked": 0})
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_the_read_back_of_tag_verify_is_exit_130() {
+    let server = mock(MockConfig {
+        never_apply: ["a".to_owned()].into(),
+        ..MockConfig::default()
+    });
+    let dir = Dir::new();
+    let (stdout, stderr) = (dir.path("out"), dir.path("err"));
+    let mut child = process_against(
+        &server,
+        &["tag", "VIP", "a", "--verify", "--output", "json"],
+    )
+    .stdout(std::fs::File::create(&stdout).unwrap())
+    .stderr(std::fs::File::create(&stderr).unwrap())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&stderr)
+        .unwrap()
+        .contains("checking again")
+    {
+        assert!(Instant::now() < deadline, "no wait began");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let out = Run {
+        code: 130,
+        stdout: std::fs::read_to_string(&stdout).unwrap(),
+        stderr: std::fs::read_to_string(&stderr).unwrap(),
+    };
+    let j = balanced(&out);
+    assert_eq!(count(&j, "confirmed"), 1);
+    assert_eq!(
+        j["verify"],
+        serde_json::json!({"matching": 0, "missing": 1, "not_found": 0, "unchecked": 0})
+    );
+}
+
+#[test]
+fn an_unwritable_missing_ids_path_is_exit_2_before_any_read() {
+    let server = default_mock();
+    let dir = Dir::new();
+    let path = dir.root().join("no-such-dir").join("missing.txt");
+    let out = run_against(
+        &server,
+        &["verify", "VIP", "a", "--missing-ids", arg(&path)],
+    );
+    out.expect_code(2);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "error: --missing-ids: cannot write {}: ",
+            path.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(server.requests().is_empty());
+}
