@@ -51,18 +51,11 @@ fn all_tagged_customers_match_and_the_text_says_so() {
     pre_tag(&server, "VIP", &["cus_1", "cus_2"]);
     let out = run_against(&server, &["verify", "VIP", "cus_1", "cus_2", "cus_1"]);
     out.expect_code(0);
-    let first = out.stdout.lines().next().unwrap();
-    assert!(
-        first.starts_with("Verified: all 2 customers carry \"VIP\" (1 request, "),
-        "{first}"
-    );
-    let rest: Vec<&str> = out.stdout.lines().skip(1).collect();
     assert_eq!(
-        rest,
-        [
-            "  read 3, duplicates 1, invalid 0, matching 2, missing 0, not found 0, unchecked 0",
-            "  requests 1, retries 0, rate-limited 0",
-        ]
+        mask_elapsed(&out.stdout),
+        "Verified: all 2 customers carry \"VIP\" (1 request, #.#s).\n\
+         \x20 read 3, duplicates 1, invalid 0, matching 2, missing 0, not found 0, unchecked 0\n\
+         \x20 requests 1, retries 0, rate-limited 0\n"
     );
     assert_eq!(out.stderr, "");
     let read = &server.requests_of(Operation::ListCustomers)[0];
@@ -527,13 +520,27 @@ fn an_unwritable_missing_ids_path_is_exit_2_before_any_read() {
         &["verify", "VIP", "a", "--missing-ids", arg(&path)],
     );
     out.expect_code(2);
-    assert!(
-        out.stderr.starts_with(&format!(
-            "error: --missing-ids: cannot write {}: ",
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: --missing-ids: cannot write {}: No such file or directory\n",
             path.display()
-        )),
-        "{}",
-        out.stderr
+        )
     );
     assert!(server.requests().is_empty());
+}
+
+#[test]
+fn the_text_summary_of_tag_verify_ends_with_the_verify_line() {
+    let server = default_mock();
+    let out = run_against(&server, &["tag", "VIP", "a", "b", "--verify"]);
+    out.expect_code(0);
+    assert_eq!(
+        mask_elapsed(&out.stdout),
+        "Tagged 2 customers with \"VIP\" in 1 request (#.#s).\n\
+         \x20 read 2, duplicates 0, invalid 0, confirmed 2, failed 0, unsent 0\n\
+         \x20 requests 1, retries 0, rate-limited 0\n\
+         \x20 verified: matching 2, missing 0, not found 0, unchecked 0\n"
+    );
+    assert_eq!(out.stderr, "");
 }
