@@ -275,3 +275,26 @@ async fn run(args: Args) -> anyhow::Result<()> {
     server.shutdown();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn customers_come_from_a_count_a_list_or_a_file() {
+        assert_eq!(parse_universe("all"), Ok(Universe::All));
+        assert_eq!(parse_universe("7"), Ok(Universe::Numbered(7)));
+        let path = std::env::temp_dir().join(format!("tagctl-mock-ids-{}", std::process::id()));
+        std::fs::write(&path, "b\n\n a \n").unwrap();
+        let listed = parse_universe(&format!("@{}", path.display()));
+        std::fs::write(&path, "\n").unwrap();
+        let empty = parse_universe(&format!("@{}", path.display()));
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(
+            listed,
+            Ok(Universe::Listed(["a".to_owned(), "b".to_owned()].into()))
+        );
+        assert!(empty.unwrap_err().ends_with("holds no customer IDs"));
+        assert!(parse_universe("@/no/such/file").is_err());
+    }
+}
