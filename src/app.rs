@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
 
-use crate::api::{Action, Client, CredentialArgs, CredentialSource, Endpoint};
+use crate::api::{Action, Client, CredentialArgs, CredentialSource, Endpoint, UrlSource};
 use crate::cli::{Cli, Command, GlobalArgs, JobArgs, OutputFormat};
 use crate::exit::{Exit, Fatal};
 use crate::ids::{self, InputSpec};
 use crate::ledger::Ledger;
-use crate::progress::{Reporter, Verbosity};
+use crate::progress::{Display, Reporter, Verbosity};
 use crate::runner::{self, Backoff, DryRunOutput, JobConfig, Stop, StopReason};
 use crate::summary::Summary;
 
@@ -66,20 +66,30 @@ pub fn run(cli: Cli) -> Exit {
             let _ = std::io::stdout().lock().write_all(&script);
             Exit::Success
         }
+        Command::Man => {
+            let _ = std::io::stdout().lock().write_all(&crate::man::render());
+            Exit::Success
+        }
         Command::Tag(job) => run_job(&cli.global, job, Action::Tag),
         Command::Untag(job) => run_job(&cli.global, job, Action::Untag),
     }
 }
 
 fn run_job(global: &GlobalArgs, job: JobArgs, action: Action) -> Exit {
-    let verbosity = if global.quiet {
-        Verbosity::Quiet
-    } else if global.verbose {
+    let verbosity = if global.verbose {
         Verbosity::Verbose
+    } else if global.quiet || global.progress == crate::cli::ProgressMode::None {
+        // `--progress none`, like `-q`, leaves standard error to errors.
+        Verbosity::Quiet
     } else {
         Verbosity::Normal
     };
-    let reporter = Arc::new(Reporter::new(verbosity));
+    let display = Display::choose(
+        global.progress,
+        global.quiet,
+        std::io::stderr().is_terminal(),
+    );
+    let reporter = Arc::new(Reporter::new(verbosity, display));
     match prepare(global, &job, action, &reporter) {
         Ok(prepared) => execute(global, job, action, prepared, reporter),
         Err(fatal) => {
@@ -91,6 +101,7 @@ fn run_job(global: &GlobalArgs, job: JobArgs, action: Action) -> Exit {
 
 struct Prepared {
     client: Client,
+    endpoint: String,
     sources: Vec<ids::Opened>,
     failed_ids: Option<std::fs::File>,
 }
@@ -108,12 +119,37 @@ fn prepare(
             ids::validate::printable(&job.tag, 60)
         ))
     })?;
-    let endpoint = Endpoint::new(
+    // The flag and the variable fill one field: equal to the variable, it
+    // came from there (or both say the same).
+    let api_source = match (&global.api_url, std::env::var("REBILLY_API_URL")) {
+        (Some(flag), Ok(env)) if *flag == env => UrlSource::Environment,
+        _ => UrlSource::Flag,
+    };
+    let endpoint = Endpoint::from_source(
         global.api_url.as_deref(),
+        api_source,
         global.sandbox,
         global.organization_id.as_deref(),
         &job.tag,
     )?;
+    let key_from_stdin = global
+        .api_key_file
+        .as_deref()
+        .is_some_and(crate::api::secret::is_stdin);
+    if key_from_stdin && job.ids_files.iter().any(|f| f.as_os_str() == "-") {
+        return Err(Fatal::usage(
+            "--api-key-file - and --ids-file - both want standard input; give one of them a file",
+        ));
+    }
+    if job
+        .failed_ids
+        .as_ref()
+        .is_some_and(|f| f.as_os_str() == "-")
+    {
+        return Err(Fatal::usage(
+            "--failed-ids -: standard output holds the summary; give a file name",
+        ));
+    }
     let credentials = crate::api::secret::resolve(
         CredentialArgs {
             api_key: global.api_key.clone(),
@@ -121,6 +157,7 @@ fn prepare(
             jwt: global.jwt.clone(),
         },
         |name| std::env::var(name).ok(),
+        &mut |w| reporter.warn(&w),
     )?;
     if credentials.is_none() && !job.dry_run {
         return Err(Fatal::usage(
@@ -164,14 +201,37 @@ fn prepare(
         format: job.format,
         column: job.column.clone(),
         header: !job.no_header,
-        stdin_when_empty: !std::io::stdin().is_terminal(),
+        stdin_when_empty: !key_from_stdin && !std::io::stdin().is_terminal(),
     };
     if spec.args.is_empty() && spec.files.is_empty() && !spec.stdin_when_empty {
         return Err(Fatal::usage(
             "no customer IDs: give them as arguments, with --ids-file, or on standard input",
         ));
     }
+    if action == Action::Untag
+        && !job.yes
+        && !job.dry_run
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal()
+    {
+        // Before the input is opened: `-f -` on a terminal reads the IDs
+        // after the answer.
+        let question = crate::confirm::untag_question(&job.tag, &endpoint);
+        let yes = crate::confirm::ask(
+            &question,
+            &mut std::io::stdin().lock(),
+            &mut std::io::stderr().lock(),
+        )
+        .unwrap_or(false);
+        if !yes {
+            return Err(Fatal {
+                exit: Exit::Incomplete,
+                message: "not confirmed, so nothing was sent (--yes skips the question)".into(),
+            });
+        }
+    }
     let sources = ids::open(&spec, &mut |w| reporter.warn(&w))?;
+    let base = endpoint.base().to_string();
     let client = Client::new(
         endpoint,
         action,
@@ -181,6 +241,7 @@ fn prepare(
     )?;
     Ok(Prepared {
         client,
+        endpoint: base,
         sources,
         failed_ids,
     })
@@ -277,6 +338,7 @@ fn execute(
         dry_run: job.dry_run,
         stop: end.stop.clone(),
         read_error: end.read_error.as_ref().map(ToString::to_string),
+        endpoint: prepared.endpoint,
     };
     runtime.shutdown_timeout(Duration::from_millis(100));
     if counts.ids_read == 0 && end.read_error.is_none() && end.stop.is_none() {
@@ -289,7 +351,13 @@ fn execute(
     if json {
         let _ = writeln!(std::io::stdout().lock(), "{}", summary.to_json());
     } else if !global.quiet {
-        let _ = write!(std::io::stdout().lock(), "{}", summary.to_text());
+        let mut text = summary.to_text();
+        if !job.dry_run {
+            let unconfirmed = counts.failed + counts.unsent;
+            let path = job.failed_ids.as_deref().filter(|_| !failed_ids_lost);
+            text.extend(crate::api::hint::finish_hint(unconfirmed, path));
+        }
+        let _ = write!(std::io::stdout().lock(), "{text}");
     }
     match summary.exit() {
         // The leftovers could not be saved: never report that as success.
@@ -305,6 +373,8 @@ async fn watch_signals(stop: Stop, abort: Stop, reporter: Arc<Reporter>) {
         return;
     };
     signals.next().await;
+    // No stale frame stays above the warning and the summary.
+    reporter.finish();
     reporter.warn("interrupted: finishing the requests in flight (interrupt again to abort)");
     stop.request(StopReason::Interrupted);
     signals.next().await;

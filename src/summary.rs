@@ -26,6 +26,8 @@ pub struct Summary {
     pub stop: Option<StopReason>,
     /// The input broke mid-run.
     pub read_error: Option<String>,
+    /// The base URL used (never with a credential).
+    pub endpoint: String,
 }
 
 #[derive(Serialize)]
@@ -54,6 +56,7 @@ struct JsonSummary<'a> {
     dry_run: bool,
     interrupted: bool,
     stopped: Option<String>,
+    endpoint: &'a str,
 }
 
 impl Summary {
@@ -119,6 +122,7 @@ impl Summary {
             dry_run: self.dry_run,
             interrupted: self.stop == Some(StopReason::Interrupted),
             stopped: self.stopped(),
+            endpoint: &self.endpoint,
         };
         serde_json::to_string_pretty(&s).unwrap_or_else(|_| "{}".into())
     }
@@ -172,7 +176,7 @@ impl Summary {
                 c.isolation_requests
             ));
         }
-        out.push('\n');
+        out.push_str(&format!("\n  endpoint {}\n", self.endpoint));
         if let Some(why) = self.stopped() {
             out.push_str(&format!("  stopped early: {why}\n"));
         }

@@ -140,8 +140,9 @@ pub async fn run(
             };
         }
     };
-    // The progress bar's clock; nothing to draw, nothing to tick.
-    let ticker = shared.reporter.has_bar().then(|| {
+    // The progress's clock (the bar, or the plain lines of a log); nothing
+    // to show, nothing to tick.
+    let ticker = shared.reporter.ticks().then(|| {
         let (shared, done) = (Arc::clone(&shared), Arc::clone(&reading_done));
         tokio::spawn(async move {
             loop {

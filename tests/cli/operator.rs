@@ -1,0 +1,767 @@
+//! An operator's tool (issue 10): progress a CI log can show, a question
+//! before removing tags, keys from real files, hints that say what to do
+//! next. Terminal behaviour runs through a pty (util-linux `script`).
+#![cfg(unix)]
+
+use std::io::Write as _;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use predicates::Predicate;
+
+use crate::support::*;
+
+// ---- helpers ----
+
+/// A single-quoted shell word.
+fn sh(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// `tagctl <args>` in a pseudo-terminal `cols` wide, its output collected as
+/// the terminal shows it.
+struct Pty {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    out: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Pty {
+    fn start(env: &[(&str, &str)], cols: u16, args: &[&str], stdin_redirect: &str) -> Pty {
+        let mut line = format!(
+            "stty rows 24 cols {cols}; exec {}",
+            sh(env!("CARGO_BIN_EXE_tagctl"))
+        );
+        for a in args {
+            line.push(' ');
+            line.push_str(&sh(a));
+        }
+        line.push_str(stdin_redirect);
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &line, "/dev/null"]);
+        for var in INHERITED_ENV {
+            cmd.env_remove(var);
+        }
+        cmd.envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("script (util-linux) runs");
+        let mut stdout = child.stdout.take().unwrap();
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&out);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Pty {
+            stdin: child.stdin.take(),
+            child,
+            out,
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.out.lock().unwrap()).replace("\r\n", "\n")
+    }
+
+    /// Waits (at most 10 s) until the terminal shows `what`.
+    fn wait_for(&self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.text().contains(what) {
+            assert!(
+                Instant::now() < deadline,
+                "never saw {what:?}; the terminal shows:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Waits (at most 20 s) for the end; the exit code and the terminal text.
+    fn finish(mut self) -> (i32, String) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("tagctl did not end; the terminal shows:\n{}", self.text());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        drop(self.stdin.take());
+        // The reader thread drains what is left.
+        std::thread::sleep(Duration::from_millis(50));
+        (status.code().unwrap_or(-1), self.text())
+    }
+}
+
+fn env_for(server: &MockServer) -> Vec<(&'static str, String)> {
+    vec![
+        ("REBILLY_API_KEY", KEY.to_string()),
+        ("REBILLY_API_URL", server.url()),
+    ]
+}
+
+fn pty_against(server: &MockServer, cols: u16, args: &[&str], redirect: &str) -> Pty {
+    let env = env_for(server);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Pty::start(&env, cols, args, redirect)
+}
+
+/// A child whose standard error goes to a file, as in a CI job.
+struct Logged {
+    child: Child,
+    stdout: std::path::PathBuf,
+    stderr: std::path::PathBuf,
+}
+
+impl Logged {
+    fn start(server: &MockServer, dir: &Dir, interval_ms: &str, args: &[&str]) -> Logged {
+        let (stdout, stderr) = (dir.path("stdout"), dir.path("stderr.log"));
+        let child = process_against(server, args)
+            .env("TAGCTL_PROGRESS_INTERVAL_MS", interval_ms)
+            .stdout(std::fs::File::create(&stdout).unwrap())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("tagctl starts");
+        Logged {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Waits (at most 10 s) for a line of the log that starts with `prefix`.
+    fn wait_for_line(&self, prefix: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(l) = self.log().lines().find(|l| l.starts_with(prefix)) {
+                return l.to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no line {prefix:?} in:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn interrupt_and_finish(mut self) -> Run {
+        let ok = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tagctl did not stop:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: std::fs::read_to_string(&self.stdout).unwrap_or_default(),
+            stderr: self.log(),
+        }
+    }
+}
+
+/// tagctl's short durations (`45s`, `9m12s`, `8h07m`).
+fn human(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+fn matches(pattern: &str, text: &str) -> bool {
+    predicates::str::is_match(pattern).unwrap().eval(text)
+}
+
+// ---- 2. silence in CI: plain progress lines ----
+
+/// A rate-limited run with standard error in a file: status lines on the
+/// interval, one line when the long wait begins (the mock's daily window
+/// resets at midnight UTC), no carriage return or escape anywhere.
+#[test]
+fn a_ci_log_gets_status_lines_and_announces_a_long_wait() {
+    let server = mock(MockConfig {
+        rate_limit: Some(RateLimit::new(1, 86_400)),
+        ..MockConfig::default()
+    });
+    let dir = Dir::new();
+    let job = Logged::start(
+        &server,
+        &dir,
+        "200",
+        &[
+            "tag",
+            "VIP",
+            "cus_1",
+            "cus_2",
+            "cus_3",
+            "--batch-size",
+            "1",
+            "--concurrency",
+            "1",
+            "--max-wait",
+            "86400",
+            "--output",
+            "json",
+        ],
+    );
+    let wait = job.wait_for_line("progress: waiting ");
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let left = 86_400 - now % 86_400;
+    let expected: Vec<String> = (left.saturating_sub(90)..=left + 5)
+        .map(|s| {
+            format!(
+                "progress: waiting {} for the rate-limit reset at 00:00:00 UTC",
+                human(s)
+            )
+        })
+        .collect();
+    assert!(expected.contains(&wait), "{wait}");
+    let status = job.wait_for_line("progress: 1 of 3 IDs done");
+    assert!(
+        matches(
+            r"^progress: 1 of 3 IDs done \(33%\), \d+ IDs/s, 2 requests, 1 rate-limited, \d+s elapsed, waiting \d+(h\d\dm|m\d\ds|s)$",
+            &status
+        ),
+        "{status}"
+    );
+    let run = job.interrupt_and_finish();
+    run.expect_code(130);
+    let j = balanced(&run);
+    assert_eq!((count(&j, "confirmed"), count(&j, "unsent")), (1, 2));
+    assert!(!run.stderr.contains(['\r', '\u{1b}']), "{:?}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("progress: waiting"))
+            .count(),
+        1,
+        "one wait, one line:\n{}",
+        run.stderr
+    );
+    for line in &lines {
+        assert!(
+            line.starts_with("progress: ")
+                || *line
+                    == "warning: interrupted: finishing the requests in flight (interrupt again to abort)",
+            "unexpected line {line:?}"
+        );
+    }
+}
+
+/// `--progress none` and `-q` print nothing but errors, where `plain`
+/// (and `auto` off a terminal) prints status lines.
+#[test]
+fn none_and_quiet_leave_standard_error_to_errors() {
+    let server = mock(MockConfig {
+        latency: Duration::from_millis(60),
+        ..MockConfig::default()
+    });
+    let base = [
+        "tag",
+        "VIP",
+        "a",
+        "b",
+        "c",
+        "d",
+        "e",
+        "--batch-size",
+        "1",
+        "--concurrency",
+        "1",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        run(against(&server, &args).env("TAGCTL_PROGRESS_INTERVAL_MS", "20"))
+    };
+    for extra in [
+        &["--progress", "none"][..],
+        &["-q"],
+        &["--progress", "none", "--output", "json"],
+    ] {
+        let out = with(extra);
+        out.expect_code(0);
+        assert_eq!(out.stderr, "", "{extra:?}");
+    }
+    for extra in [&[][..], &["--progress", "plain"], &["--progress", "auto"]] {
+        let out = with(extra);
+        out.expect_code(0);
+        assert!(
+            !out.stderr.is_empty()
+                && out.stderr.lines().all(|l| matches(
+                    r"^progress: \d of 5 IDs done \(\d+%\), \d+ IDs/s, \d requests, 0 rate-limited, \ds elapsed$|^progress: \d IDs done, \d read so far, \d+ IDs/s, \d requests, 0 rate-limited, \ds elapsed$",
+                    l
+                )),
+            "{extra:?}:\n{}",
+            out.stderr
+        );
+    }
+    // `bar` off a terminal draws nothing: no escapes reach a log.
+    let out = with(&["--progress", "bar"]);
+    assert_eq!(out.stderr, "");
+}
+
+// ---- 5. the bar ----
+
+/// In a 60-column terminal every frame fits, an unfinished total says it
+/// is counting, and the bar is cleared before the summary.
+#[test]
+fn the_bar_fits_the_terminal_and_is_cleared_before_the_summary() {
+    let server = mock(MockConfig {
+        rate_limit: Some(RateLimit::new(4, 1)),
+        ..MockConfig::default()
+    });
+    let dir = Dir::new();
+    let input = dir.file("ids.txt", ids(10).join("\n"));
+    let pty = pty_against(
+        &server,
+        60,
+        &[
+            "tag",
+            "VIP",
+            "-f",
+            arg(&input),
+            "--batch-size",
+            "1",
+            "--concurrency",
+            "1",
+        ],
+        "",
+    );
+    let (code, text) = pty.finish();
+    assert_eq!(code, 0, "{text}");
+    let (frames, summary) = text
+        .rsplit_once("\r\u{1b}[2K")
+        .unwrap_or_else(|| panic!("the bar is cleared:\n{text:?}"));
+    for frame in frames.split("\r\u{1b}[2K") {
+        // indicatif fills the line to the width with spaces; the text stops
+        // short of the last column.
+        assert!(
+            frame.chars().count() <= 60,
+            "{frame:?} is wider than the terminal"
+        );
+        assert!(
+            frame.trim_end().chars().count() < 60,
+            "{frame:?} reaches the last column"
+        );
+        assert!(!frame.contains('\n'), "a frame wrapped: {frame:?}");
+    }
+    assert!(frames.contains("+ IDs (counting)"), "{frames:?}");
+    assert!(frames.contains("/10 IDs"), "{frames:?}");
+    let lines: Vec<&str> = summary.lines().collect();
+    assert!(
+        matches(
+            r#"^Tagged 10 customers with "VIP" in 1\d requests \(\d\.\ds\)\.$"#,
+            lines[0]
+        ),
+        "{summary:?}"
+    );
+    assert_eq!(lines[3], format!("  endpoint {}", server.url()));
+}
+
+// ---- 3. untag asks first ----
+
+#[test]
+fn untag_asks_naming_tag_and_host_and_no_means_nothing_is_sent() {
+    let server = default_mock();
+    let mut pty = pty_against(&server, 200, &["untag", "VIP", "cus_1", "cus_2"], "");
+    pty.wait_for("[y/N] ");
+    pty.type_line("n");
+    let (code, text) = pty.finish();
+    assert_eq!(
+        text,
+        format!(
+            "Remove the tag \"VIP\" from these customers at {} (not a Rebilly host)? [y/N] n\n\
+             error: not confirmed, so nothing was sent (--yes skips the question)\n",
+            server.url()
+        )
+    );
+    assert_eq!(code, 1);
+    assert_eq!(server.request_count(), 0);
+}
+
+#[test]
+fn live_is_named_in_the_question() {
+    // Nothing is sent before the answer, so live is never reached.
+    let mut pty = Pty::start(
+        &[
+            ("REBILLY_API_KEY", KEY),
+            ("REBILLY_ORGANIZATION_ID", "org-1"),
+        ],
+        200,
+        &["untag", "VIP", "cus_1"],
+        "",
+    );
+    pty.wait_for("[y/N] ");
+    pty.type_line("");
+    let (code, text) = pty.finish();
+    assert_eq!(
+        text,
+        "Remove the tag \"VIP\" from these customers on LIVE (https://api.rebilly.com/organizations/org-1)? [y/N] \n\
+         error: not confirmed, so nothing was sent (--yes skips the question)\n"
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn yes_answers_and_the_untag_runs() {
+    let server = default_mock();
+    let mut pty = pty_against(
+        &server,
+        200,
+        &[
+            "untag",
+            "VIP",
+            "cus_1",
+            "cus_2",
+            "--output",
+            "json",
+            "--progress",
+            "none",
+        ],
+        "",
+    );
+    pty.wait_for("[y/N] ");
+    pty.type_line("y");
+    let (code, text) = pty.finish();
+    assert_eq!(code, 0, "{text}");
+    let (question, json) = text.split_once("[y/N] y\n").expect("the answer echoed");
+    assert!(question.starts_with("Remove the tag \"VIP\""), "{question}");
+    let j: serde_json::Value = serde_json::from_str(json).expect("JSON summary");
+    assert_eq!(j["confirmed"], 2);
+    assert_eq!(j["endpoint"], server.url().as_str());
+    assert_eq!(server.request_count(), 1);
+    assert_eq!(server.requests()[0].method, "DELETE");
+}
+
+#[test]
+fn yes_flag_or_a_non_interactive_run_never_asks() {
+    let server = default_mock();
+    let args = [
+        "untag",
+        "VIP",
+        "cus_1",
+        "--progress",
+        "none",
+        "--output",
+        "json",
+    ];
+    let mut with_yes = args.to_vec();
+    with_yes.push("--yes");
+    // --yes on a terminal; no terminal on standard input; none on stderr.
+    for (args, redirect) in [
+        (&with_yes[..], ""),
+        (&args[..], " < /dev/null"),
+        (&args[..], " 2> /dev/null"),
+    ] {
+        let pty = pty_against(&server, 200, args, redirect);
+        let (code, text) = pty.finish();
+        assert_eq!(code, 0, "{redirect}: {text}");
+        assert!(!text.contains("[y/N]"), "{redirect}: {text}");
+    }
+    // And a pipe, as in a script.
+    let out = run_against(&server, &args);
+    out.expect_code(0);
+    assert_eq!(out.stderr, "");
+    assert_eq!(server.request_count(), 4);
+}
+
+// ---- 6. keys from real files ----
+
+fn private(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+fn key_only_mock() -> MockServer {
+    mock(MockConfig {
+        api_key: Some(KEY.into()),
+        ..MockConfig::default()
+    })
+}
+
+#[test]
+fn a_notepad_key_file_loses_its_bom() {
+    let server = key_only_mock();
+    let dir = Dir::new();
+    let file = dir.file("key.txt", format!("\u{feff}{KEY} \r\n"));
+    private(&file);
+    let out = run(tagctl().env("REBILLY_API_URL", server.url()).args([
+        "--api-key-file",
+        arg(&file),
+        "tag",
+        "VIP",
+        "cus_1",
+        "--progress",
+        "none",
+    ]));
+    out.expect_code(0);
+    assert_eq!(out.stderr, "");
+    assert_eq!(server.requests()[0].api_key.as_deref(), Some(KEY));
+}
+
+#[test]
+fn a_key_file_others_can_read_draws_one_warning() {
+    let server = key_only_mock();
+    let dir = Dir::new();
+    let file = dir.file("key.txt", format!("{KEY}\n"));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run(tagctl().env("REBILLY_API_URL", server.url()).args([
+        "--api-key-file",
+        arg(&file),
+        "tag",
+        "VIP",
+        "cus_1",
+        "--output",
+        "json",
+    ]));
+    out.expect_code(0);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "warning: --api-key-file {} is readable by other users (mode 644); run chmod 600 on it\n",
+            file.display()
+        )
+    );
+}
+
+#[test]
+fn the_key_can_come_from_standard_input() {
+    let server = key_only_mock();
+    let out = run(tagctl()
+        .env("REBILLY_API_URL", server.url())
+        .args([
+            "--api-key-file",
+            "-",
+            "tag",
+            "VIP",
+            "cus_1",
+            "cus_2",
+            "--output",
+            "json",
+        ])
+        .write_stdin(format!("{KEY}\n")));
+    out.expect_code(0);
+    assert_eq!(out.stderr, "");
+    assert_eq!(count(&out.json(), "confirmed"), 2);
+    assert_eq!(server.requests()[0].api_key.as_deref(), Some(KEY));
+}
+
+#[test]
+fn standard_input_cannot_hold_both_key_and_ids_nor_the_failed_ids() {
+    let server = default_mock();
+    for (args, message) in [
+        (
+            &["--api-key-file", "-", "tag", "VIP", "-f", "-"][..],
+            "error: --api-key-file - and --ids-file - both want standard input; give one of them a file\n",
+        ),
+        (
+            &["tag", "VIP", "cus_1", "--failed-ids", "-"],
+            "error: --failed-ids -: standard output holds the summary; give a file name\n",
+        ),
+    ] {
+        let out = run(against(&server, args).write_stdin("cus_1\n"));
+        out.expect_code(2);
+        assert_eq!(out.stderr, message);
+        assert_eq!(out.stdout, "");
+    }
+    assert!(!std::path::Path::new("-").exists());
+    assert_eq!(server.request_count(), 0);
+}
+
+// ---- 4. errors that say what to do ----
+
+#[test]
+fn number_errors_say_the_range_without_the_dash_dash_tip() {
+    for (flag, value, message) in [
+        (
+            "--timeout",
+            "-1",
+            "'-1' is not a number of seconds (0 to 31536000, decimals allowed)",
+        ),
+        (
+            "--batch-size",
+            "-1",
+            "'-1' is not a whole number from 1 to 1000",
+        ),
+        (
+            "--batch-size",
+            "1001",
+            "'1001' is not a whole number from 1 to 1000",
+        ),
+        (
+            "--concurrency",
+            "0",
+            "'0' is not a whole number from 1 to 64",
+        ),
+        (
+            "--max-retries",
+            "-3",
+            "'-3' is not a whole number from 0 to 1000",
+        ),
+    ] {
+        let out = run(tagctl().args(["tag", "VIP", "cus_1", flag, value]));
+        out.expect_code(2);
+        let shown = match flag {
+            "--timeout" => "--timeout <SECONDS>".to_string(),
+            _ => format!("{flag} <N>"),
+        };
+        assert_eq!(
+            out.stderr,
+            format!(
+                "error: invalid value '{value}' for '{shown}': {message}\n\nFor more information, try '--help'.\n"
+            )
+        );
+    }
+}
+
+#[test]
+fn a_url_without_a_scheme_suggests_one() {
+    let out = run(tagctl().env("REBILLY_API_KEY", KEY).args([
+        "tag",
+        "VIP",
+        "cus_1",
+        "--api-url",
+        "127.0.0.1:8080",
+    ]));
+    out.expect_code(2);
+    assert_eq!(
+        out.stderr,
+        "error: --api-url '127.0.0.1:8080' has no scheme: try 'https://127.0.0.1:8080' (or 'http://127.0.0.1:8080' for a local server)\n"
+    );
+    let out = run(tagctl()
+        .env("REBILLY_API_KEY", KEY)
+        .env("REBILLY_API_URL", "localhost:8080")
+        .args(["tag", "VIP", "cus_1"]));
+    out.expect_code(2);
+    assert_eq!(
+        out.stderr,
+        "error: REBILLY_API_URL 'localhost:8080' has no scheme: try 'https://localhost:8080' (or 'http://localhost:8080' for a local server)\n"
+    );
+}
+
+#[test]
+fn help_shows_no_dangling_env_equals() {
+    for env in [None, Some("")] {
+        let mut cmd = tagctl();
+        if let Some(v) = env {
+            cmd.env("REBILLY_ORGANIZATION_ID", v)
+                .env("REBILLY_API_URL", v);
+        }
+        let out = run(cmd.arg("--help"));
+        out.expect_code(0);
+        assert!(!out.stdout.contains("=]"), "{}", out.stdout);
+        assert!(
+            out.stdout.contains("[env: REBILLY_ORGANIZATION_ID]"),
+            "{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn an_incomplete_run_says_how_to_finish_it() {
+    let server = mock(MockConfig {
+        reject_ids: ["cus_bad".to_string()].into(),
+        ..MockConfig::default()
+    });
+    let dir = Dir::new();
+    let failed = dir.path("failed.txt");
+    let with_file = run_against(
+        &server,
+        &[
+            "tag",
+            "VIP",
+            "cus_1",
+            "cus_bad",
+            "--failed-ids",
+            arg(&failed),
+        ],
+    );
+    with_file.expect_code(1);
+    let lines: Vec<&str> = with_file.stdout.lines().collect();
+    assert_eq!(
+        lines[1..],
+        [
+            "  read 2, duplicates 0, invalid 0, confirmed 1, failed 1, unsent 0",
+            "  requests 2, retries 0, rate-limited 0, isolating rejected IDs 1",
+            &format!("  endpoint {}", server.url()),
+            &format!(
+                "  to finish: rerun the same command with -f {} in place of the input (1 unconfirmed ID)",
+                failed.display()
+            ),
+        ],
+        "{}",
+        with_file.stdout
+    );
+    let without = run_against(&server, &["tag", "VIP", "cus_1", "cus_bad"]);
+    without.expect_code(1);
+    assert_eq!(
+        without.stdout.lines().last(),
+        Some(
+            "  to finish: rerun the same command (confirmed IDs are safe to send again); add --failed-ids PATH next time to rerun only the rest"
+        )
+    );
+    // A complete run has nothing to finish.
+    let done = run_against(&server, &["tag", "VIP", "cus_1"]);
+    done.expect_code(0);
+    assert!(!done.stdout.contains("to finish"), "{}", done.stdout);
+}
+
+// ---- the endpoint in the summary ----
+
+#[test]
+fn the_summary_names_the_base_url_never_a_credential() {
+    let server = default_mock();
+    let url = server.url().replace("http://", "http://user:hunter2@");
+    let out = run(tagctl()
+        .env("REBILLY_API_KEY", KEY)
+        .env("REBILLY_API_URL", &url)
+        .env("REBILLY_ORGANIZATION_ID", "org-1")
+        .args(["tag", "VIP", "cus_1", "--output", "json"]));
+    out.expect_code(0);
+    assert_eq!(
+        out.json()["endpoint"],
+        format!("{}/organizations/org-1", server.url()).as_str()
+    );
+    assert!(!out.stdout.contains("hunter2") && !out.stdout.contains(KEY));
+}
