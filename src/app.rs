@@ -16,7 +16,7 @@ use crate::exit::{Exit, Fatal};
 use crate::ids::{self, InputSpec};
 use crate::ledger::Ledger;
 use crate::progress::{Display, Reporter, Verbosity};
-use crate::runner::{self, Backoff, DryRunOutput, JobConfig, Stop, StopReason};
+use crate::runner::{self, Backoff, DryRunOutput, JobConfig, Policy, Stop, StopReason};
 use crate::summary::Summary;
 
 /// The program: parses `args` and runs. `main.rs` is only this call.
@@ -174,27 +174,7 @@ fn prepare(
             "{flag} on the command line is visible to other users of this machine; prefer REBILLY_API_KEY / REBILLY_JWT or --api-key-file"
         ));
     }
-    let failed_ids = job
-        .failed_ids
-        .as_ref()
-        .map(|path| {
-            // Opened now, so an unwritable path costs no request, but only
-            // emptied at the end: it may be the very file being read
-            // (`-f left.txt --failed-ids left.txt`).
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(path)
-                .map_err(|e| {
-                    Fatal::usage(format!(
-                        "--failed-ids: cannot write {}: {}",
-                        path.display(),
-                        ids::read::io_message(&e)
-                    ))
-                })
-        })
-        .transpose()?;
+    let failed_ids = job.failed_ids.as_deref().map(open_failed_ids).transpose()?;
     let spec = InputSpec {
         args: job.ids.clone(),
         files: job.ids_files.clone(),
@@ -239,12 +219,53 @@ fn prepare(
         Duration::from_secs_f64(job.timeout),
         job.concurrency as usize,
     )?;
+    let client = match &credentials {
+        Some((c, source)) => client.with_credential_source(c, *source),
+        None => client,
+    };
     Ok(Prepared {
         client,
         endpoint: base,
         sources,
         failed_ids,
     })
+}
+
+/// The runner's knobs from the command line.
+fn job_config(job: &JobArgs, json: bool) -> JobConfig {
+    JobConfig {
+        batch_size: job.batch_size as usize,
+        concurrency: job.concurrency as usize,
+        policy: Policy {
+            max_retries: job.max_retries,
+            max_wait: Duration::from_secs_f64(job.max_wait),
+            backoff: Backoff::default(),
+        },
+        dedupe: !job.no_dedupe,
+        dry_run: job.dry_run.then_some(if json {
+            DryRunOutput::Stderr
+        } else {
+            DryRunOutput::Stdout
+        }),
+    }
+}
+
+/// Opens `--failed-ids` now, so an unwritable path costs no request, but
+/// empties it only at the end: it may be the very file being read
+/// (`-f left.txt --failed-ids left.txt`).
+fn open_failed_ids(path: &std::path::Path) -> Result<std::fs::File, Fatal> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| {
+            Fatal::usage(format!(
+                "--failed-ids: cannot write {}: {}",
+                path.display(),
+                ids::read::io_message(&e)
+            ))
+        })
 }
 
 fn execute(
@@ -255,19 +276,7 @@ fn execute(
     reporter: Arc<Reporter>,
 ) -> Exit {
     let json = global.output == OutputFormat::Json;
-    let config = JobConfig {
-        batch_size: job.batch_size as usize,
-        concurrency: job.concurrency as usize,
-        max_retries: job.max_retries,
-        max_wait: Duration::from_secs_f64(job.max_wait),
-        dedupe: !job.no_dedupe,
-        dry_run: job.dry_run.then_some(if json {
-            DryRunOutput::Stderr
-        } else {
-            DryRunOutput::Stdout
-        }),
-        backoff: Backoff::default(),
-    };
+    let config = job_config(&job, json);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -308,27 +317,10 @@ fn execute(
             &[],
         );
     }
-    let mut counts = ledger.counts();
-    if counts.pending() > 0 {
-        // Only after an abort: batches still with the reader thread. They
-        // were never sent.
-        counts.unsent += counts.pending();
-    }
-    let mut failed_ids_lost = false;
-    if let Some(file) = prepared.failed_ids {
-        let written = file.set_len(0).and_then(|_| {
-            let mut out = std::io::BufWriter::new(file);
-            ledger.write_unconfirmed(&mut out)?;
-            out.flush()
-        });
-        if let Err(e) = written {
-            reporter.error(
-                &format!("--failed-ids: cannot write: {}", ids::read::io_message(&e)),
-                &[],
-            );
-            failed_ids_lost = true;
-        }
-    }
+    let counts = ledger.close();
+    let failed_ids_lost = prepared
+        .failed_ids
+        .is_some_and(|file| !write_failed_ids(file, &ledger, &reporter));
     let summary = Summary {
         action,
         tag: job.tag,
@@ -338,15 +330,16 @@ fn execute(
         dry_run: job.dry_run,
         stop: end.stop.clone(),
         read_error: end.read_error.as_ref().map(ToString::to_string),
+        failed_ids_lost,
         endpoint: prepared.endpoint,
     };
     runtime.shutdown_timeout(Duration::from_millis(100));
-    if counts.ids_read == 0 && end.read_error.is_none() && end.stop.is_none() {
+    if summary.no_input() {
         reporter.error(
             "no customer IDs in the input (it was empty or only blank lines)",
             &[],
         );
-        return Exit::Usage;
+        return summary.exit();
     }
     if json {
         let _ = writeln!(std::io::stdout().lock(), "{}", summary.to_json());
@@ -359,11 +352,24 @@ fn execute(
         }
         let _ = write!(std::io::stdout().lock(), "{text}");
     }
-    match summary.exit() {
-        // The leftovers could not be saved: never report that as success.
-        Exit::Success if failed_ids_lost => Exit::Incomplete,
-        exit => exit,
+    summary.exit()
+}
+
+/// Writes the unconfirmed IDs to the `--failed-ids` file; false (said on
+/// standard error) if they could not be saved.
+fn write_failed_ids(file: std::fs::File, ledger: &Ledger, reporter: &Reporter) -> bool {
+    let written = file.set_len(0).and_then(|_| {
+        let mut out = std::io::BufWriter::new(file);
+        ledger.write_unconfirmed(&mut out)?;
+        out.flush()
+    });
+    if let Err(e) = &written {
+        reporter.error(
+            &format!("--failed-ids: cannot write: {}", ids::read::io_message(e)),
+            &[],
+        );
     }
+    written.is_ok()
 }
 
 /// First Ctrl-C / SIGTERM: stop sending, finish what is in flight. Second:

@@ -26,6 +26,8 @@ pub struct Summary {
     pub stop: Option<StopReason>,
     /// The input broke mid-run.
     pub read_error: Option<String>,
+    /// `--failed-ids` could not be written: the leftovers are not saved.
+    pub failed_ids_lost: bool,
     /// The base URL used (never with a credential).
     pub endpoint: String,
 }
@@ -60,12 +62,22 @@ struct JsonSummary<'a> {
 }
 
 impl Summary {
+    /// The input held no ID at all (and did not break, and nobody stopped
+    /// the run): a usage error, not an empty success.
+    pub fn no_input(&self) -> bool {
+        self.counts.ids_read == 0 && self.read_error.is_none() && self.stop.is_none()
+    }
+
     /// The exit code the contract gives this outcome.
     pub fn exit(&self) -> Exit {
         let c = &self.counts;
+        if self.no_input() {
+            return Exit::Usage;
+        }
         match &self.stop {
             Some(StopReason::Interrupted) => return Exit::Interrupted,
             Some(StopReason::Unauthorized) => return Exit::Auth,
+            Some(StopReason::Unreachable(_)) => return Exit::Unreachable,
             _ => {}
         }
         if self.read_error.is_some() && c.requests == 0 && c.confirmed == 0 {
@@ -78,7 +90,9 @@ impl Summary {
                 Exit::Success
             };
         }
-        if c.invalid + c.failed + c.unsent > 0 || self.read_error.is_some() {
+        // Leftovers that could not be saved are never reported as success.
+        if c.invalid + c.failed + c.unsent > 0 || self.read_error.is_some() || self.failed_ids_lost
+        {
             Exit::Incomplete
         } else {
             Exit::Success
@@ -90,6 +104,7 @@ impl Summary {
             StopReason::Interrupted => "interrupted".to_string(),
             StopReason::Unauthorized => "unauthorized".to_string(),
             StopReason::MaxWait => "max-wait".to_string(),
+            StopReason::Unreachable(_) => "unreachable".to_string(),
             StopReason::Fatal(m) => m.clone(),
         })
     }

@@ -7,7 +7,7 @@ pub mod hint;
 pub mod problem;
 pub mod secret;
 
-pub use client::{Action, Client, Outcome, RateHeaders, Reply, RetryAfter, TimeHints};
+pub use client::{Action, Client, NetFailure, Outcome, RateHeaders, Reply, RetryAfter, TimeHints};
 pub use endpoint::{Endpoint, Environment, UrlSource};
 pub use problem::{InvalidField, Problem};
 pub use secret::{CredentialArgs, CredentialSource, Credentials, Secret};
