@@ -29,10 +29,17 @@ struct Pty {
 
 impl Pty {
     fn start(env: &[(&str, &str)], cols: u16, args: &[&str], stdin_redirect: &str) -> Pty {
-        let mut line = format!(
-            "stty rows 24 cols {cols}; exec {}",
-            sh(env!("CARGO_BIN_EXE_tagctl"))
-        );
+        Pty::start_with(
+            env,
+            &format!("stty rows 24 cols {cols}; "),
+            args,
+            stdin_redirect,
+        )
+    }
+
+    /// Runs the shell commands `before`, then execs tagctl with `args`.
+    fn start_with(env: &[(&str, &str)], before: &str, args: &[&str], stdin_redirect: &str) -> Pty {
+        let mut line = format!("{before}exec {}", sh(env!("CARGO_BIN_EXE_tagctl")));
         for a in args {
             line.push(' ');
             line.push_str(&sh(a));
@@ -395,6 +402,107 @@ fn the_bar_fits_the_terminal_and_is_cleared_before_the_summary() {
         "{summary:?}"
     );
     assert_eq!(lines[3], format!("  endpoint {}", server.url()));
+}
+
+/// Ctrl-C during a long wait: the bar is cleared at once, and nothing is
+/// drawn again above the warning and the summary.
+#[test]
+fn ctrl_c_clears_the_bar() {
+    let server = mock(MockConfig {
+        rate_limit: Some(RateLimit::new(1, 86_400)),
+        ..MockConfig::default()
+    });
+    let mut pty = pty_against(
+        &server,
+        100,
+        &[
+            "tag",
+            "VIP",
+            "cus_1",
+            "cus_2",
+            "--batch-size",
+            "1",
+            "--max-wait",
+            "86400",
+        ],
+        "",
+    );
+    pty.wait_for("rate-limited, waiting");
+    let stdin = pty.stdin.as_mut().unwrap();
+    stdin.write_all(b"\x03").unwrap();
+    stdin.flush().unwrap();
+    let (code, text) = pty.finish();
+    assert_eq!(code, 130, "{text:?}");
+    let (before, after) = text
+        .split_once("warning: interrupted")
+        .unwrap_or_else(|| panic!("{text:?}"));
+    assert!(
+        before.ends_with("\r\u{1b}[2K"),
+        "the bar is cleared first: {before:?}"
+    );
+    assert!(
+        !after.contains('\u{1b}') && !after.contains("IDs  "),
+        "{after:?}"
+    );
+    assert!(after.contains("Tagged 1 of 2 customers"), "{after:?}");
+}
+
+/// The frames drawn so far, as the terminal shows them.
+fn frames(text: &str) -> Vec<String> {
+    text.split("\r\u{1b}[2K")
+        .map(|f| f.trim_end().to_string())
+        .filter(|f| f.contains(" IDs"))
+        .collect()
+}
+
+/// A terminal narrowed from 100 to 50 columns mid-run gets frames that fit
+/// the new width.
+#[test]
+fn the_bar_follows_a_resize() {
+    let server = mock(MockConfig {
+        rate_limit: Some(RateLimit::new(1, 86_400)),
+        ..MockConfig::default()
+    });
+    let env = env_for(&server);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut pty = Pty::start_with(
+        &env,
+        "stty rows 24 cols 100; (sleep 0.5; stty cols 50 < /dev/tty) & ",
+        &[
+            "tag",
+            "VIP",
+            "cus_1",
+            "cus_2",
+            "--batch-size",
+            "1",
+            "--max-wait",
+            "86400",
+        ],
+        "",
+    );
+    pty.wait_for("rate-limited, waiting");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !frames(&pty.text())
+        .last()
+        .is_some_and(|f| f.chars().count() < 50)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no narrow frame: {:?}",
+            frames(&pty.text())
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let all = frames(&pty.text());
+    assert!(
+        all.iter().any(|f| f.chars().count() > 50),
+        "wide frames first: {all:?}"
+    );
+    let stdin = pty.stdin.as_mut().unwrap();
+    stdin.write_all(b"\x03").unwrap();
+    stdin.flush().unwrap();
+    let (code, _) = pty.finish();
+    assert_eq!(code, 130);
 }
 
 // ---- 3. untag asks first ----
@@ -764,4 +872,242 @@ fn the_summary_names_the_base_url_never_a_credential() {
         format!("{}/organizations/org-1", server.url()).as_str()
     );
     assert!(!out.stdout.contains("hunter2") && !out.stdout.contains(KEY));
+}
+
+// ---- 1. a dead API admits it in seconds ----
+
+/// A loopback port nobody listens on.
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+#[test]
+fn a_dead_api_ends_the_run_within_seconds_with_exit_3() {
+    let url = closed_port_url();
+    let dir = Dir::new();
+    let input = dir.file("ids.txt", ids(20_000).join("\n"));
+    let start = Instant::now();
+    let out = run(tagctl()
+        .env("REBILLY_API_KEY", KEY)
+        .env("REBILLY_API_URL", &url)
+        .args(["tag", "VIP", "-f", arg(&input), "--output", "json"]));
+    let took = start.elapsed();
+    out.expect_code(3);
+    assert!(took < Duration::from_secs(11), "took {took:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: cannot reach the API at {url} (from REBILLY_API_URL): the connection failed (Connection refused (os error 111)); nothing was sent\n"
+        )
+    );
+    let j = balanced(&out);
+    assert_eq!(
+        (
+            count(&j, "confirmed"),
+            count(&j, "failed"),
+            count(&j, "unsent")
+        ),
+        (0, 0, 20_000)
+    );
+    assert_eq!(j["stopped"], "unreachable");
+    assert!(count(&j, "requests") < 40, "{j}");
+}
+
+#[test]
+fn exit_3_names_the_flag_the_url_came_from_and_says_how_to_finish() {
+    let url = closed_port_url();
+    let out = run(tagctl().env("REBILLY_API_KEY", KEY).args([
+        "tag",
+        "VIP",
+        "cus_1",
+        "cus_2",
+        "--api-url",
+        &url,
+        "--max-retries",
+        "1",
+    ]));
+    out.expect_code(3);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: cannot reach the API at {url} (from --api-url): the connection failed (Connection refused (os error 111)); nothing was sent\n"
+        )
+    );
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[1..],
+        [
+            "  read 2, duplicates 0, invalid 0, confirmed 0, failed 0, unsent 2",
+            "  requests 2, retries 1, rate-limited 0",
+            &format!("  endpoint {url}"),
+            "  stopped early: unreachable",
+            "  to finish: rerun the same command (confirmed IDs are safe to send again); add --failed-ids PATH next time to rerun only the rest",
+        ]
+    );
+}
+
+#[test]
+fn a_tls_failure_is_never_retried() {
+    // https:// to a server that speaks plain HTTP: the handshake fails.
+    let server = default_mock();
+    let url = server.url().replace("http://", "https://");
+    let out = run(tagctl()
+        .env("REBILLY_API_KEY", KEY)
+        .env("REBILLY_API_URL", &url)
+        .args(["tag", "VIP", "cus_1", "--output", "json"]));
+    out.expect_code(3);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: cannot reach the API at {url} (from REBILLY_API_URL): the TLS handshake failed (received corrupt message of type InvalidContentType); nothing was sent\n"
+        )
+    );
+    let j = balanced(&out);
+    assert_eq!((count(&j, "requests"), count(&j, "unsent")), (1, 1));
+}
+
+#[test]
+fn once_the_api_has_answered_network_errors_are_retried() {
+    // One request per window: the first is answered, the second waits for
+    // the reset; meanwhile the server goes away.
+    let server = mock(MockConfig {
+        rate_limit: Some(RateLimit::new(1, 2)),
+        ..MockConfig::default()
+    });
+    let url = server.url();
+    let dir = Dir::new();
+    let failed = dir.path("failed.txt");
+    let job = process_against(
+        &server,
+        &[
+            "tag",
+            "VIP",
+            "cus_1",
+            "cus_2",
+            "--batch-size",
+            "1",
+            "--concurrency",
+            "1",
+            "--max-retries",
+            "2",
+            "--output",
+            "json",
+            "--failed-ids",
+            arg(&failed),
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.request_count() < 2 {
+        assert!(Instant::now() < deadline, "no 429 yet");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(server);
+    let out = job.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "error: batch 2 (1 ID, cus_2) failed after 3 attempts\n  Cannot connect\n"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cannot reach"), "{stderr}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (j["confirmed"].as_u64(), j["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(j["endpoint"], url.as_str());
+    assert_eq!(read_failed(&failed), "cus_2\n");
+}
+
+// ---- 4. hints on errors a user can fix ----
+
+#[test]
+fn a_refused_key_names_its_source_and_the_host() {
+    let server = mock(MockConfig {
+        api_key: Some(KEY.into()),
+        forbidden: ["sk_forbidden".to_string()].into(),
+        ..MockConfig::default()
+    });
+    let host = server.url().replace("http://", "");
+    let dir = Dir::new();
+    let file = dir.file("key", "sk_wrong\n");
+    private(&file);
+    for (args, env_key, want) in [
+        (
+            vec!["tag", "VIP", "cus_1"],
+            Some("sk_wrong"),
+            format!(
+                "error: the API refused the credentials (401); stopping\n  401 Unauthorized\n  Invalid credentials used.\n  type: about:blank\n  instance: urn:tagctl-mock:request:1\n  hint: {host} did not accept the API key from REBILLY_API_KEY; check it\n"
+            ),
+        ),
+        (
+            vec!["--api-key-file", arg(&file), "tag", "VIP", "cus_1"],
+            None,
+            format!(
+                "error: the API refused the credentials (401); stopping\n  401 Unauthorized\n  Invalid credentials used.\n  type: about:blank\n  instance: urn:tagctl-mock:request:2\n  hint: {host} did not accept the API key from --api-key-file; check it\n"
+            ),
+        ),
+        (
+            vec!["tag", "VIP", "cus_1"],
+            Some("sk_forbidden"),
+            format!(
+                "error: the API refused the permission (403); stopping\n  403 Forbidden\n  These credentials may not tag customers.\n  type: about:blank\n  instance: urn:tagctl-mock:request:3\n  hint: {host} knows the API key from REBILLY_API_KEY but it may not change customer tags here; check its permissions and the organization ({})\n",
+                server.url()
+            ),
+        ),
+    ] {
+        let mut cmd = tagctl();
+        cmd.env("REBILLY_API_URL", server.url())
+            .args(&args)
+            .args(["--output", "json"]);
+        if let Some(k) = env_key {
+            cmd.env("REBILLY_API_KEY", k);
+        }
+        let out = run(&mut cmd);
+        out.expect_code(4);
+        assert_eq!(out.stderr, want);
+    }
+}
+
+#[test]
+fn a_422_without_json_keeps_its_status_in_the_per_id_line() {
+    let server = default_mock();
+    server.push_faults([Fault::RawProblem {
+        status: 422,
+        content_type: "text/html".into(),
+        body: "<html><body>Nope</body></html>".into(),
+    }]);
+    let out = run_against(&server, &["tag", "VIP", "cus_1", "--output", "json"]);
+    out.expect_code(1);
+    let first = out.stderr.lines().next().unwrap_or_default().to_string();
+    assert!(
+        first.starts_with("error: customer cus_1 rejected (422): "),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_redirect_loop_on_the_same_origin_says_so() {
+    let server = default_mock();
+    server.push_faults((0..20).map(|_| Fault::Redirect {
+        status: 307,
+        location: "/tags/VIP/customers".into(),
+    }));
+    let out = run_against(&server, &["tag", "VIP", "cus_1", "--output", "json"]);
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: the API kept redirecting to {}/tags/VIP/customers on its own origin (a redirect loop); stopping after 6 redirects\n",
+            server.url()
+        )
+    );
 }
