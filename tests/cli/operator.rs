@@ -482,9 +482,9 @@ fn the_bar_follows_a_resize() {
     );
     pty.wait_for("rate-limited, waiting");
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !frames(&pty.text())
+    while frames(&pty.text())
         .last()
-        .is_some_and(|f| f.chars().count() < 50)
+        .is_none_or(|f| f.chars().count() >= 50)
     {
         assert!(
             Instant::now() < deadline,
@@ -1011,9 +1011,9 @@ fn once_the_api_has_answered_network_errors_are_retried() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.starts_with(&format!(
+        stderr.starts_with(
             "error: batch 2 (1 ID, cus_2) failed after 3 attempts\n  Cannot connect\n"
-        )),
+        ),
         "{stderr}"
     );
     assert!(!stderr.contains("cannot reach"), "{stderr}");
