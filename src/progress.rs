@@ -137,7 +137,8 @@ impl Reporter {
             display
         };
         let bar = (display == Display::Bar).then(|| {
-            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            let target = ProgressDrawTarget::term_like_with_hz(Box::new(HomeCursor::stderr()), 20);
+            let bar = ProgressBar::with_draw_target(Some(0), target);
             // The whole line is composed here, to fit the width.
             bar.set_style(
                 ProgressStyle::with_template("{msg}")
@@ -294,6 +295,77 @@ impl Reporter {
     }
 }
 
+/// Standard error for the bar, with the cursor sent back to the start of
+/// the bar's line after each frame. indicatif fills the line to the last
+/// column, which leaves the cursor pending a wrap: the `^C` the terminal
+/// echoes on Ctrl-C would then land on the next line, and clearing that
+/// one would leave the last frame on screen above the summary.
+#[derive(Debug)]
+struct HomeCursor {
+    term: console::Term,
+    /// Text was written since the cursor was last at the start of a line.
+    away: AtomicBool,
+}
+
+impl HomeCursor {
+    fn stderr() -> HomeCursor {
+        HomeCursor {
+            term: console::Term::buffered_stderr(),
+            away: AtomicBool::new(false),
+        }
+    }
+}
+
+impl indicatif::TermLike for HomeCursor {
+    fn width(&self) -> u16 {
+        self.term.size().1
+    }
+
+    fn height(&self) -> u16 {
+        self.term.size().0
+    }
+
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.term.move_cursor_up(n)
+    }
+
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.term.move_cursor_down(n)
+    }
+
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.term.move_cursor_right(n)
+    }
+
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.term.move_cursor_left(n)
+    }
+
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.away.store(false, Ordering::Relaxed);
+        self.term.write_line(s)
+    }
+
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        if !s.is_empty() {
+            self.away.store(true, Ordering::Relaxed);
+        }
+        self.term.write_str(s)
+    }
+
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.away.store(false, Ordering::Relaxed);
+        self.term.clear_line()
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        if self.away.swap(false, Ordering::Relaxed) {
+            self.term.write_str("\r")?;
+        }
+        self.term.flush()
+    }
+}
+
 /// `12,345`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -420,20 +492,26 @@ pub fn bar_line(snap: &Snapshot, width: usize) -> String {
         b.push(']');
         b
     };
-    // Most to least important, each try dropping one more part.
-    for parts in [
-        vec![counts.as_str(), rate.as_str(), eta.as_str(), wait.as_str()],
-        vec![counts.as_str(), eta.as_str(), wait.as_str()],
-        vec![counts.as_str(), eta.as_str()],
-        vec![counts.as_str()],
-    ] {
-        let text = join(&parts);
+    // Most to least important: the bar goes before the ETA or the wait
+    // does, the rate before the bar.
+    let full = [counts.as_str(), rate.as_str(), eta.as_str(), wait.as_str()];
+    let no_rate = [counts.as_str(), eta.as_str(), wait.as_str()];
+    let tries: [(&[&str], bool); 6] = [
+        (&full, true),
+        (&no_rate, true),
+        (&full, false),
+        (&no_rate, false),
+        (&[counts.as_str(), eta.as_str()], false),
+        (&[counts.as_str()], false),
+    ];
+    for (parts, with_bar) in tries {
+        let text = join(parts);
         let len = text.chars().count();
-        if len + 2 + 2 + MIN_BAR <= width {
+        if with_bar && len + 2 + 2 + MIN_BAR <= width {
             let cells = (width - len - 4).min(50);
             return format!("{}  {}", draw_bar(cells), text);
         }
-        if len <= width {
+        if !with_bar && len <= width {
             return text;
         }
     }
@@ -535,7 +613,7 @@ mod tests {
         }
         assert_eq!(
             bar_line(&s, 80),
-            "5,000/18,000+ IDs (counting)  500 IDs/s  ETA 9s  rate-limited, waiting 9s"
+            "[===>         ]  5,000/18,000+ IDs (counting)  ETA 9s  rate-limited, waiting 9s"
         );
         assert_eq!(
             bar_line(&snap(5000, 20_000, true, None), 80),

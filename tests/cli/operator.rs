@@ -378,7 +378,11 @@ fn the_bar_fits_the_terminal_and_is_cleared_before_the_summary() {
     let (frames, summary) = text
         .rsplit_once("\r\u{1b}[2K")
         .unwrap_or_else(|| panic!("the bar is cleared:\n{text:?}"));
-    for frame in frames.split("\r\u{1b}[2K") {
+    let summary = summary.trim_start_matches('\r');
+    for frame in frames.split("\r\u{1b}[2K").skip(1) {
+        // Each frame ends by sending the cursor home.
+        assert!(frame.ends_with('\r'), "{frame:?}");
+        let frame = frame.trim_end_matches('\r');
         // indicatif fills the line to the width with spaces; the text stops
         // short of the last column.
         assert!(
@@ -436,9 +440,16 @@ fn ctrl_c_clears_the_bar() {
     let (before, after) = text
         .split_once("warning: interrupted")
         .unwrap_or_else(|| panic!("{text:?}"));
+    // The terminal echoes `^C` where the cursor is: at the start of the
+    // bar's line, not past its last column (where it would wrap to the next
+    // line and leave the frame above the summary). Then the line is cleared.
+    let (frame, echo) = before
+        .rsplit_once("^C")
+        .unwrap_or_else(|| panic!("the ^C echo: {before:?}"));
+    assert!(frame.ends_with('\r'), "the cursor is home: {frame:?}");
     assert!(
-        before.ends_with("\r\u{1b}[2K"),
-        "the bar is cleared first: {before:?}"
+        echo.starts_with("\r\u{1b}[2K") && !echo.contains(" IDs"),
+        "the bar is cleared first: {echo:?}"
     );
     assert!(
         !after.contains('\u{1b}') && !after.contains("IDs  "),
