@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
 
+use crate::api::hint::{FirstFix, finish_hint};
 use crate::api::{Action, Client, CredentialArgs, CredentialSource, Endpoint, UrlSource};
 use crate::cli::{Cli, Command, GlobalArgs, JobArgs, OutputFormat};
 use crate::exit::{Exit, Fatal};
@@ -348,7 +349,12 @@ fn execute(
         if !job.dry_run {
             let unconfirmed = counts.failed + counts.unsent;
             let path = job.failed_ids.as_deref().filter(|_| !failed_ids_lost);
-            text.extend(crate::api::hint::finish_hint(unconfirmed, path));
+            let first = match &summary.stop {
+                Some(StopReason::Unauthorized) => FirstFix::Credentials,
+                Some(StopReason::Unreachable(_)) => FirstFix::Reachability,
+                _ => FirstFix::Nothing,
+            };
+            text.extend(finish_hint(unconfirmed, path, first));
         }
         let _ = write!(std::io::stdout().lock(), "{text}");
     }

@@ -54,7 +54,7 @@ const ENVIRONMENT: [(&str, &str); 5] = [
 /// The whole page, in roff.
 pub fn render() -> Vec<u8> {
     let cmd = Cli::command().disable_help_subcommand(true);
-    let man = clap_mangen::Man::new(cmd.clone()).date(env!("CARGO_PKG_VERSION"));
+    let man = clap_mangen::Man::new(cmd.clone());
     let mut out = Vec::new();
     // Writing to memory does not fail.
     let _ = man.render_title(&mut out);

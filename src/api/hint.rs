@@ -47,19 +47,41 @@ pub fn unreachable_message(endpoint: &Endpoint, why: &str) -> String {
     )
 }
 
+/// What must change before a rerun can finish the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstFix {
+    /// Nothing: rerun as is.
+    Nothing,
+    /// The API refused the credentials or the permission.
+    Credentials,
+    /// The API was never reached.
+    Reachability,
+}
+
 /// The summary's last line for a run that left IDs unconfirmed: how to
 /// finish the job. `None` when there is nothing to finish.
-pub fn finish_hint(unconfirmed: u64, failed_ids: Option<&std::path::Path>) -> Option<String> {
+pub fn finish_hint(
+    unconfirmed: u64,
+    failed_ids: Option<&std::path::Path>,
+    first: FirstFix,
+) -> Option<String> {
     if unconfirmed == 0 {
         return None;
     }
+    let when = match first {
+        FirstFix::Nothing => "",
+        FirstFix::Credentials => "once the credentials are accepted, ",
+        FirstFix::Reachability => "once the API can be reached, ",
+    };
     Some(match failed_ids {
         Some(path) => format!(
-            "  to finish: rerun the same command with -f {} in place of the input ({unconfirmed} unconfirmed ID{})\n",
+            "  to finish: {when}rerun the same command with -f {} in place of the input ({unconfirmed} unconfirmed ID{})\n",
             shell_word(&path.display().to_string()),
             if unconfirmed == 1 { "" } else { "s" }
         ),
-        None => "  to finish: rerun the same command (confirmed IDs are safe to send again); add --failed-ids PATH next time to rerun only the rest\n".to_string(),
+        None => format!(
+            "  to finish: {when}rerun the same command (confirmed IDs are safe to send again); add --failed-ids PATH next time to rerun only the rest\n"
+        ),
     })
 }
 
@@ -150,21 +172,42 @@ mod tests {
 
     #[test]
     fn finishing_hints() {
-        assert_eq!(finish_hint(0, None), None);
+        assert_eq!(finish_hint(0, None, FirstFix::Nothing), None);
         assert_eq!(
-            finish_hint(3, Some(std::path::Path::new("left.txt"))).as_deref(),
+            finish_hint(
+                2,
+                Some(std::path::Path::new("l.txt")),
+                FirstFix::Reachability
+            )
+            .as_deref(),
+            Some(
+                "  to finish: once the API can be reached, rerun the same command with -f l.txt in place of the input (2 unconfirmed IDs)\n"
+            )
+        );
+        assert!(
+            finish_hint(2, None, FirstFix::Credentials)
+                .unwrap()
+                .starts_with("  to finish: once the credentials are accepted, rerun")
+        );
+        assert_eq!(
+            finish_hint(3, Some(std::path::Path::new("left.txt")), FirstFix::Nothing).as_deref(),
             Some(
                 "  to finish: rerun the same command with -f left.txt in place of the input (3 unconfirmed IDs)\n"
             )
         );
         assert_eq!(
-            finish_hint(1, Some(std::path::Path::new("my dir/it's.txt"))).as_deref(),
+            finish_hint(
+                1,
+                Some(std::path::Path::new("my dir/it's.txt")),
+                FirstFix::Nothing
+            )
+            .as_deref(),
             Some(
                 "  to finish: rerun the same command with -f 'my dir/it'\\''s.txt' in place of the input (1 unconfirmed ID)\n"
             )
         );
         assert!(
-            finish_hint(5, None)
+            finish_hint(5, None, FirstFix::Nothing)
                 .unwrap()
                 .contains("add --failed-ids PATH next time")
         );

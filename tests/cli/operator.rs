@@ -953,7 +953,7 @@ fn exit_3_names_the_flag_the_url_came_from_and_says_how_to_finish() {
             "  requests 2, retries 1, rate-limited 0",
             &format!("  endpoint {url}"),
             "  stopped early: unreachable",
-            "  to finish: rerun the same command (confirmed IDs are safe to send again); add --failed-ids PATH next time to rerun only the rest",
+            "  to finish: once the API can be reached, rerun the same command (confirmed IDs are safe to send again); add --failed-ids PATH next time to rerun only the rest",
         ]
     );
 }
