@@ -117,7 +117,7 @@ fn prepare(
     ids::check_tag(&job.tag).map_err(|why| {
         Fatal::usage(format!(
             "invalid tag \"{}\": {why}",
-            ids::validate::printable(&job.tag, 60)
+            crate::text::printable(&job.tag, 60)
         ))
     })?;
     // The flag and the variable fill one field: equal to the variable, it

@@ -1,5 +1,5 @@
-//! The command line, declared once: the help text, the completions and the
-//! man page all come from these definitions.
+//! The command line, declared once: the help text and the completions both
+//! come from these definitions.
 
 use std::path::PathBuf;
 

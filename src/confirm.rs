@@ -5,7 +5,7 @@
 use std::io::{BufRead, Write};
 
 use crate::api::{Endpoint, Environment};
-use crate::ids::validate::printable;
+use crate::text::printable;
 
 /// The question, naming the tag, the base URL and whether it is live.
 pub fn untag_question(tag: &str, endpoint: &Endpoint) -> String {

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::ProgressMode;
 use crate::ledger::Counts;
+use crate::text;
 
 /// Invalid IDs reported one by one before the rest are only counted.
 const MAX_INVALID_SHOWN: u64 = 1000;
@@ -183,11 +184,14 @@ impl Reporter {
         self.verbosity == Verbosity::Verbose
     }
 
+    /// Every line passes [`text::escape`] on its way out: the parts from
+    /// outside were made safe where the message was built, and this is the
+    /// guard for one that was missed.
     fn print(&self, lines: &[String]) {
         let write = || {
             let mut err = std::io::stderr().lock();
             for line in lines {
-                let _ = writeln!(err, "{line}");
+                let _ = writeln!(err, "{}", text::escape(line));
             }
         };
         match &self.bar {

@@ -102,7 +102,7 @@ impl Endpoint {
             _ => (LIVE, UrlSource::Default),
         };
         let what = source.name();
-        let shown = crate::ids::validate::printable(&hide_userinfo(base), 100);
+        let shown = crate::text::printable(&hide_userinfo(base), 100);
         if !base.contains("://") {
             // `127.0.0.1:8080` is a relative URL, `localhost:8080` one with
             // the scheme "localhost": both mean a missing scheme.

@@ -220,7 +220,7 @@ fn read_key_file(
             })?;
         return Ok(("standard input".into(), text));
     }
-    let name = path.display().to_string();
+    let name = crate::text::printable(&path.to_string_lossy(), 200);
     let text = std::fs::read_to_string(path).map_err(|e| {
         Fatal::usage(format!(
             "--api-key-file: cannot read {name}: {}",

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::InputFormat;
 use crate::exit::Fatal;
-use crate::ids::validate::printable;
+use crate::text::printable;
 
 /// The longest line kept from a plain ID list; a longer one is reported as
 /// invalid without being held in memory (a valid ID has 50 bytes at most).

@@ -25,9 +25,10 @@ use tokio::task::JoinSet;
 
 use crate::api::Client;
 use crate::ids::read::estimate_records;
-use crate::ids::{Filter, IdList, Opened, ReadError, Verdict, read_all, validate::printable};
+use crate::ids::{Filter, IdList, Opened, ReadError, Verdict, read_all};
 use crate::ledger::{Batch, Ledger};
 use crate::progress::Reporter;
+use crate::text::printable;
 pub use backoff::Backoff;
 pub use decide::{Decision, Policy, decide};
 pub use pacing::Pacing;

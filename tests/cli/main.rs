@@ -17,3 +17,4 @@ mod output;
 mod properties;
 mod rate_limit;
 mod security;
+mod wording;
