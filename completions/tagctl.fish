@@ -32,7 +32,7 @@ complete -c tagctl -n "__fish_tagctl_needs_command" -l api-url -d 'Another API h
 complete -c tagctl -n "__fish_tagctl_needs_command" -l output -d 'The final summary on standard output' -r -f -a "text\t'For people'
 json\t'One JSON object, for scripts'"
 complete -c tagctl -n "__fish_tagctl_needs_command" -l progress -d 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)' -r -f -a "auto\t'A bar on a terminal, plain lines otherwise'
-bar\t'Always the bar (needs a terminal to be useful)'
+bar\t'The bar on a terminal, nothing otherwise (never escapes in a log)'
 plain\t'Plain status lines, one every 30 s and one when a long wait begins'
 none\t'No progress at all'"
 complete -c tagctl -n "__fish_tagctl_needs_command" -l sandbox -d 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
@@ -66,7 +66,7 @@ complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l api-url -d 'Anothe
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l output -d 'The final summary on standard output' -r -f -a "text\t'For people'
 json\t'One JSON object, for scripts'"
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l progress -d 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)' -r -f -a "auto\t'A bar on a terminal, plain lines otherwise'
-bar\t'Always the bar (needs a terminal to be useful)'
+bar\t'The bar on a terminal, nothing otherwise (never escapes in a log)'
 plain\t'Plain status lines, one every 30 s and one when a long wait begins'
 none\t'No progress at all'"
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l no-header -d 'The CSV/TSV has no header row'
@@ -98,7 +98,7 @@ complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l api-url -d 'Anot
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l output -d 'The final summary on standard output' -r -f -a "text\t'For people'
 json\t'One JSON object, for scripts'"
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l progress -d 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)' -r -f -a "auto\t'A bar on a terminal, plain lines otherwise'
-bar\t'Always the bar (needs a terminal to be useful)'
+bar\t'The bar on a terminal, nothing otherwise (never escapes in a log)'
 plain\t'Plain status lines, one every 30 s and one when a long wait begins'
 none\t'No progress at all'"
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l no-header -d 'The CSV/TSV has no header row'
@@ -118,7 +118,7 @@ complete -c tagctl -n "__fish_tagctl_using_subcommand completions" -l api-url -d
 complete -c tagctl -n "__fish_tagctl_using_subcommand completions" -l output -d 'The final summary on standard output' -r -f -a "text\t'For people'
 json\t'One JSON object, for scripts'"
 complete -c tagctl -n "__fish_tagctl_using_subcommand completions" -l progress -d 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)' -r -f -a "auto\t'A bar on a terminal, plain lines otherwise'
-bar\t'Always the bar (needs a terminal to be useful)'
+bar\t'The bar on a terminal, nothing otherwise (never escapes in a log)'
 plain\t'Plain status lines, one every 30 s and one when a long wait begins'
 none\t'No progress at all'"
 complete -c tagctl -n "__fish_tagctl_using_subcommand completions" -l sandbox -d 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
@@ -134,7 +134,7 @@ complete -c tagctl -n "__fish_tagctl_using_subcommand man" -l api-url -d 'Anothe
 complete -c tagctl -n "__fish_tagctl_using_subcommand man" -l output -d 'The final summary on standard output' -r -f -a "text\t'For people'
 json\t'One JSON object, for scripts'"
 complete -c tagctl -n "__fish_tagctl_using_subcommand man" -l progress -d 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)' -r -f -a "auto\t'A bar on a terminal, plain lines otherwise'
-bar\t'Always the bar (needs a terminal to be useful)'
+bar\t'The bar on a terminal, nothing otherwise (never escapes in a log)'
 plain\t'Plain status lines, one every 30 s and one when a long wait begins'
 none\t'No progress at all'"
 complete -c tagctl -n "__fish_tagctl_using_subcommand man" -l sandbox -d 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'

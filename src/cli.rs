@@ -288,7 +288,7 @@ pub struct JobArgs {
 pub enum ProgressMode {
     /// A bar on a terminal, plain lines otherwise.
     Auto,
-    /// Always the bar (needs a terminal to be useful).
+    /// The bar on a terminal, nothing otherwise (never escapes in a log).
     Bar,
     /// Plain status lines, one every 30 s and one when a long wait begins.
     Plain,
