@@ -263,7 +263,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__tag)
-            opts="-f -y -q -v -h --ids-file --format --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --yes --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --progress --quiet --verbose --help"
+            opts="-f -y -q -v -h --ids-file --format --delimiter --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --yes --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --progress --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -279,6 +279,10 @@ _tagctl() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "auto lines csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --delimiter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -345,7 +349,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__untag)
-            opts="-f -y -q -v -h --ids-file --format --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --yes --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --progress --quiet --verbose --help"
+            opts="-f -y -q -v -h --ids-file --format --delimiter --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --yes --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --progress --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -361,6 +365,10 @@ _tagctl() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "auto lines csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --delimiter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --column)

@@ -76,7 +76,7 @@ pub fn run(cli: Cli) -> Exit {
     }
 }
 
-fn run_job(global: &GlobalArgs, job: JobArgs, action: Action) -> Exit {
+fn run_job(global: &GlobalArgs, mut job: JobArgs, action: Action) -> Exit {
     let verbosity = if global.verbose {
         Verbosity::Verbose
     } else if global.quiet || global.progress == crate::cli::ProgressMode::None {
@@ -91,6 +91,10 @@ fn run_job(global: &GlobalArgs, job: JobArgs, action: Action) -> Exit {
         std::io::stderr().is_terminal(),
     );
     let reporter = Arc::new(Reporter::new(verbosity, display));
+    if let Some(tag) = ids::validate::trimmed_tag(&job.tag).map(str::to_string) {
+        reporter.warn(&format!("the tag has spaces around it; using \"{tag}\""));
+        job.tag = tag;
+    }
     match prepare(global, &job, action, &reporter) {
         Ok(prepared) => execute(global, job, action, prepared, reporter),
         Err(fatal) => {
@@ -183,6 +187,7 @@ fn prepare(
         column: job.column.clone(),
         header: !job.no_header,
         stdin_when_empty: !key_from_stdin && !std::io::stdin().is_terminal(),
+        delimiter: job.delimiter,
     };
     if spec.args.is_empty() && spec.files.is_empty() && !spec.stdin_when_empty {
         return Err(Fatal::usage(
@@ -211,7 +216,7 @@ fn prepare(
             });
         }
     }
-    let sources = ids::open(&spec, &mut |w| reporter.warn(&w))?;
+    let sources = ids::open(&spec, &mut |n| reporter.notice(&n))?;
     let base = endpoint.base().to_string();
     let client = Client::new(
         endpoint,

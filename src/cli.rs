@@ -196,9 +196,15 @@ pub struct JobArgs {
     )]
     pub ids_files: Vec<PathBuf>,
 
-    /// How to read --ids-file: auto picks csv/tsv by extension, else one ID per line.
+    /// How to read --ids-file: auto picks csv/tsv by extension, else sniffs (CSV if the
+    /// first lines are, else one ID per line).
     #[arg(long, value_enum, default_value_t = InputFormat::Auto, help_heading = "Input")]
     pub format: InputFormat,
+
+    /// The CSV field separator: one character, or 'tab' [default: sniffed from
+    /// the header line among , ; tab |, or Excel's sep= line]. Implies CSV.
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter, help_heading = "Input")]
+    pub delimiter: Option<u8>,
 
     /// The CSV column holding IDs: a header name (case-insensitive) or a 1-based
     /// index [default: customerId, customer_id, customer id or id, else the first].
@@ -299,7 +305,7 @@ pub enum ProgressMode {
 /// How ID files are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
-    /// By extension: .csv and .tsv as such, anything else one ID per line.
+    /// By extension: .csv and .tsv as such; anything else sniffed from its first lines.
     Auto,
     /// One ID per line.
     Lines,
@@ -327,6 +333,25 @@ fn parse_count(s: &str, min: u32, max: u32) -> Result<u32, String> {
     match s.trim().parse::<i64>() {
         Ok(v) if (i64::from(min)..=i64::from(max)).contains(&v) => Ok(v as u32),
         _ => Err(format!("'{s}' is not a whole number from {min} to {max}")),
+    }
+}
+
+/// `--delimiter`: one ASCII character other than a quote or a line end, or
+/// `tab` / `\t`.
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "TAB" | "\\t" | "\t" => return Ok(b'\t'),
+        "\"" | "\n" | "\r" => {
+            return Err("a quote or a line end cannot separate fields".to_string());
+        }
+        _ => {}
+    }
+    match s.as_bytes() {
+        [b] if b.is_ascii() && !b.is_ascii_alphanumeric() => Ok(*b),
+        _ => Err(format!(
+            "'{}' cannot separate fields: give one ASCII character such as , ; | or 'tab'",
+            crate::text::printable(s, 20)
+        )),
     }
 }
 
@@ -381,6 +406,24 @@ mod tests {
             !shown.contains("sk_live_zz") && !shown.contains("ey.zz"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn delimiters_are_one_ascii_character_or_tab() {
+        for (arg, want) in [
+            (",", b','),
+            (";", b';'),
+            ("|", b'|'),
+            ("tab", b'\t'),
+            ("\\t", b'\t'),
+            ("\t", b'\t'),
+            (" ", b' '),
+        ] {
+            assert_eq!(parse_delimiter(arg), Ok(want), "{arg:?}");
+        }
+        for bad in ["", ";;", "é", "\"", "\n", "a", "1", "comma"] {
+            assert!(parse_delimiter(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

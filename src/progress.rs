@@ -214,6 +214,14 @@ impl Reporter {
         }
     }
 
+    /// What reading the input guessed or noticed: unless quiet, or always
+    /// when the guess decides whether an ID is sent.
+    pub fn notice(&self, notice: &crate::ids::Notice) {
+        if notice.decisive || self.verbosity != Verbosity::Quiet {
+            self.print(std::slice::from_ref(&notice.message));
+        }
+    }
+
     /// A plain note, unless quiet.
     pub fn note(&self, message: &str) {
         if self.verbosity != Verbosity::Quiet {

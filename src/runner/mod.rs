@@ -8,14 +8,17 @@
 //! (beyond the de-duplication set).
 
 pub mod backoff;
+mod batcher;
 pub mod decide;
 pub mod pacing;
 mod reach;
 pub mod stop;
 mod worker;
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::ops::ControlFlow;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -24,12 +27,13 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use crate::api::Client;
+use crate::ids::diagnose::{EarlyCheck, Step};
 use crate::ids::read::estimate_records;
-use crate::ids::{Filter, IdList, Opened, ReadError, Verdict, read_all};
+use crate::ids::{Filter, Opened, ReadError, Verdict, describe_invalid, read_all, stream};
 use crate::ledger::{Batch, Ledger};
 use crate::progress::Reporter;
-use crate::text::printable;
 pub use backoff::Backoff;
+use batcher::Batcher;
 pub use decide::{Decision, Policy, decide};
 pub use pacing::Pacing;
 pub use stop::{Stop, StopReason};
@@ -314,52 +318,83 @@ fn print_dry_run(shared: &Shared, batch: &Batch, out: DryRunOutput) {
 }
 
 /// The reader thread: validate, de-duplicate, batch, send down the channel.
+/// A partial batch also leaves when a streamed input pauses
+/// ([`batcher::Batcher::on_pause`]); a source whose early records are
+/// nearly all invalid stops the reading with a diagnosis
+/// ([`EarlyCheck`]).
 fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Result<(), ReadError> {
-    let size = shared.config.batch_size;
     let mut filter = Filter::with_expected(shared.config.dedupe, estimate_records(&sources));
-    let mut current = IdList::with_capacity(size);
-    let (mut read, mut duplicates, mut invalid) = (0u64, 0u64, 0u64);
-    let ledger = &shared.ledger;
+    let batcher = Rc::new(RefCell::new(Batcher::new(
+        shared.config.batch_size,
+        Arc::clone(&shared.ledger),
+        tx,
+    )));
+    let hook = {
+        let batcher = Rc::clone(&batcher);
+        move |why| batcher.borrow_mut().on_pause(why)
+    };
+    let reporter = &shared.reporter;
     let mut records = 0u64;
-    let result = read_all(sources, &mut |origin, raw| {
-        read += 1;
-        records += 1;
-        if records.is_multiple_of(PROGRESS_EVERY) {
-            shared.progress.store(records, Ordering::Relaxed);
-        }
-        match filter.judge(raw) {
-            Verdict::New(id) => {
-                current.push(id);
-                if current.len() == size {
-                    ledger.read(read, duplicates, invalid);
-                    (read, duplicates, invalid) = (0, 0, 0);
-                    let batch =
-                        ledger.batch(std::mem::replace(&mut current, IdList::with_capacity(size)));
-                    if tx.blocking_send(batch).is_err() {
-                        return ControlFlow::Break(());
-                    }
+    let result = stream::with_pause_hook(hook, || {
+        for source in sources {
+            let name = source.name().to_string();
+            let mut check = EarlyCheck::new();
+            let mut stopped = None;
+            let read = read_all(vec![source], &mut |origin, raw| {
+                records += 1;
+                if records.is_multiple_of(PROGRESS_EVERY) {
+                    shared.progress.store(records, Ordering::Relaxed);
                 }
-            }
-            Verdict::Duplicate => duplicates += 1,
-            Verdict::Invalid(why) => {
-                invalid += 1;
-                let shown = match raw {
-                    crate::ids::Raw::Field(f) => {
-                        format!(" \"{}\"", printable(&String::from_utf8_lossy(f), 60))
+                let mut b = batcher.borrow_mut();
+                b.read += 1;
+                let lines = match filter.judge(raw) {
+                    Verdict::New(id) => {
+                        if !b.push(id) {
+                            return ControlFlow::Break(());
+                        }
+                        if check.is_done() {
+                            return ControlFlow::Continue(());
+                        }
+                        check.valid()
                     }
-                    _ => String::new(),
+                    Verdict::Duplicate => {
+                        b.duplicates += 1;
+                        if check.is_done() {
+                            return ControlFlow::Continue(());
+                        }
+                        check.valid()
+                    }
+                    Verdict::Invalid(why) => {
+                        b.invalid += 1;
+                        match check.invalid(raw, why, describe_invalid(origin, raw, why)) {
+                            Step::Print(lines) => lines,
+                            Step::Hold => Vec::new(),
+                            Step::Stop { shown, diagnosis } => {
+                                shown.iter().for_each(|l| reporter.invalid(l));
+                                stopped = Some(diagnosis);
+                                return ControlFlow::Break(());
+                            }
+                        }
+                    }
                 };
-                shared.reporter.invalid(&format!(
-                    "{origin}: invalid customer ID{shown}: {}",
-                    why.reason()
-                ));
+                lines.iter().for_each(|l| reporter.invalid(l));
+                ControlFlow::Continue(())
+            });
+            check.finish().iter().for_each(|l| reporter.invalid(l));
+            read?;
+            if let Some(diagnosis) = stopped {
+                batcher.borrow_mut().abandon();
+                return Err(ReadError {
+                    source_name: name,
+                    message: diagnosis,
+                });
+            }
+            if batcher.borrow().closed {
+                break;
             }
         }
-        ControlFlow::Continue(())
+        Ok(())
     });
-    ledger.read(read, duplicates, invalid);
-    if !current.is_empty() {
-        let _ = tx.blocking_send(ledger.batch(current));
-    }
+    batcher.borrow_mut().flush();
     result
 }

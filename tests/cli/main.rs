@@ -17,4 +17,5 @@ mod output;
 mod properties;
 mod rate_limit;
 mod security;
+mod sniff;
 mod wording;

@@ -308,7 +308,8 @@ fn text_summary_of_a_partial_run_says_what_failed() {
 fn quiet_prints_nothing_on_stdout_and_nothing_on_stderr_on_success() {
     let server = default_mock();
     let dir = Dir::new();
-    let csv = dir.file("ids.csv", "account\ncus_1\ncus_2\n");
+    // "Account Ref" cannot be an ID: taking it for a header decides nothing.
+    let csv = dir.file("ids.csv", "Account Ref\ncus_1\ncus_2\n");
     let run = run_against(&server, &["tag", "VIP", "-f", arg(&csv), "--quiet"]);
     run.expect_code(0);
     assert_eq!(run.stdout, "");
