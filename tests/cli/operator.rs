@@ -978,6 +978,108 @@ fn a_tls_failure_is_never_retried() {
     assert_eq!((count(&j, "requests"), count(&j, "unsent")), (1, 1));
 }
 
+/// A TLS server on loopback with a self-signed certificate (one the client
+/// cannot trust); returns its URL and how many connections it accepted.
+fn untrusted_tls_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let cert = CertificateDer::from_pem_file(dir.join("cert.pem")).unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.join("key.pem")).unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut conn = rustls::ServerConnection::new(Arc::clone(&config)).unwrap();
+            // The client refuses the certificate and hangs up.
+            while conn.is_handshaking() {
+                if conn.complete_io(&mut stream).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (url, accepted)
+}
+
+#[test]
+fn a_refused_certificate_is_never_retried() {
+    let (url, accepted) = untrusted_tls_server();
+    let start = Instant::now();
+    let out = run(tagctl().env("REBILLY_API_KEY", KEY).args([
+        "tag",
+        "VIP",
+        "cus_1",
+        "cus_2",
+        "--api-url",
+        &url,
+        "--output",
+        "json",
+    ]));
+    out.expect_code(3);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    let prefix = format!(
+        "error: cannot reach the API at {url} (from --api-url): its TLS certificate was refused ("
+    );
+    assert!(
+        out.stderr.starts_with(&prefix) && out.stderr.ends_with("); nothing was sent\n"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    let j = balanced(&out);
+    assert_eq!((count(&j, "requests"), count(&j, "unsent")), (1, 2));
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one try only"
+    );
+}
+
+#[test]
+fn an_unresolvable_host_is_exit_3_naming_dns() {
+    let out = run(tagctl()
+        .env("REBILLY_API_KEY", KEY)
+        .env("REBILLY_API_URL", "https://tagctl-test.invalid")
+        .args([
+            "tag",
+            "VIP",
+            "cus_1",
+            "--max-retries",
+            "0",
+            "--output",
+            "json",
+        ]));
+    out.expect_code(3);
+    assert!(
+        out.stderr.starts_with(
+            "error: cannot reach the API at https://tagctl-test.invalid (from REBILLY_API_URL): the host name does not resolve ("
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+}
+
 #[test]
 fn once_the_api_has_answered_network_errors_are_retried() {
     // One request per window: the first is answered, the second waits for
