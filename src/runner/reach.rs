@@ -32,3 +32,41 @@ impl Reach {
         (false, now.duration_since(since))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{NetFailure, Outcome, Problem, RateHeaders, TimeHints};
+
+    fn reply(status: Option<u16>) -> Reply {
+        Reply {
+            outcome: match status {
+                Some(_) => Outcome::Confirmed,
+                None => Outcome::Network(Problem::network("Cannot connect", "refused".into())),
+            },
+            status,
+            rate: RateHeaders::default(),
+            hints: TimeHints {
+                reset_at: None,
+                retry_after: None,
+                server_date: None,
+                received: std::time::SystemTime::now(),
+            },
+            elapsed: Duration::ZERO,
+            failure: status.is_none().then_some(NetFailure::Connect),
+        }
+    }
+
+    #[test]
+    fn failures_count_from_the_first_until_any_answer() {
+        let reach = Reach::default();
+        let (reached, since) = reach.observe(&reply(None));
+        assert!(!reached && since < Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(20));
+        let (reached, since) = reach.observe(&reply(None));
+        assert!(!reached && since >= Duration::from_millis(20));
+        assert_eq!(reach.observe(&reply(Some(503))), (true, Duration::ZERO));
+        // Once answered, always reached.
+        assert_eq!(reach.observe(&reply(None)), (true, Duration::ZERO));
+    }
+}
