@@ -111,32 +111,26 @@ struct Prepared {
     failed_ids: Option<std::fs::File>,
 }
 
-/// Everything that can fail before a request, in the order a user fixes it.
-fn prepare(
-    global: &GlobalArgs,
-    job: &JobArgs,
-    action: Action,
-    reporter: &Reporter,
-) -> Result<Prepared, Fatal> {
-    ids::check_tag(&job.tag).map_err(|why| {
-        Fatal::usage(format!(
-            "invalid tag \"{}\": {why}",
-            crate::text::printable(&job.tag, 60)
-        ))
-    })?;
-    // The flag and the variable fill one field: equal to the variable, it
-    // came from there (or both say the same).
+/// The endpoint, knowing where `--api-url` came from: the flag and the
+/// variable fill one field, so equal to the variable, it came from there
+/// (or both say the same).
+fn endpoint(global: &GlobalArgs, tag: &str) -> Result<Endpoint, Fatal> {
     let api_source = match (&global.api_url, std::env::var("REBILLY_API_URL")) {
         (Some(flag), Ok(env)) if *flag == env => UrlSource::Environment,
         _ => UrlSource::Flag,
     };
-    let endpoint = Endpoint::from_source(
+    Endpoint::from_source(
         global.api_url.as_deref(),
         api_source,
         global.sandbox,
         global.organization_id.as_deref(),
-        &job.tag,
-    )?;
+        tag,
+    )
+}
+
+/// Standard input serves one purpose and standard output holds the
+/// summary. True when the key comes from standard input.
+fn check_standard_streams(global: &GlobalArgs, job: &JobArgs) -> Result<bool, Fatal> {
     let key_from_stdin = global
         .api_key_file
         .as_deref()
@@ -155,6 +149,24 @@ fn prepare(
             "--failed-ids -: standard output holds the summary; give a file name",
         ));
     }
+    Ok(key_from_stdin)
+}
+
+/// Everything that can fail before a request, in the order a user fixes it.
+fn prepare(
+    global: &GlobalArgs,
+    job: &JobArgs,
+    action: Action,
+    reporter: &Reporter,
+) -> Result<Prepared, Fatal> {
+    ids::check_tag(&job.tag).map_err(|why| {
+        Fatal::usage(format!(
+            "invalid tag \"{}\": {why}",
+            crate::text::printable(&job.tag, 60)
+        ))
+    })?;
+    let endpoint = endpoint(global, &job.tag)?;
+    let key_from_stdin = check_standard_streams(global, job)?;
     let credentials = crate::api::secret::resolve(
         CredentialArgs {
             api_key: global.api_key.clone(),
@@ -194,27 +206,10 @@ fn prepare(
             "no customer IDs: give them as arguments, with --ids-file, or on standard input",
         ));
     }
-    if action == Action::Untag
-        && !job.yes
-        && !job.dry_run
-        && std::io::stdin().is_terminal()
-        && std::io::stderr().is_terminal()
-    {
+    if action == Action::Untag && !job.yes && !job.dry_run {
         // Before the input is opened: `-f -` on a terminal reads the IDs
         // after the answer.
-        let question = crate::confirm::untag_question(&job.tag, &endpoint);
-        let yes = crate::confirm::ask(
-            &question,
-            &mut std::io::stdin().lock(),
-            &mut std::io::stderr().lock(),
-        )
-        .unwrap_or(false);
-        if !yes {
-            return Err(Fatal {
-                exit: Exit::Incomplete,
-                message: "not confirmed, so nothing was sent (--yes skips the question)".into(),
-            });
-        }
+        crate::confirm::before_untag(&job.tag, &endpoint)?;
     }
     let sources = ids::open(&spec, &mut |n| reporter.notice(&n))?;
     let base = endpoint.base().to_string();
@@ -347,23 +342,34 @@ fn execute(
         );
         return summary.exit();
     }
-    if json {
+    print_summary(global, &summary, job.failed_ids.as_deref());
+    summary.exit()
+}
+
+/// The summary on standard output: JSON, or text unless quiet.
+fn print_summary(global: &GlobalArgs, summary: &Summary, failed_ids: Option<&std::path::Path>) {
+    if global.output == OutputFormat::Json {
         let _ = writeln!(std::io::stdout().lock(), "{}", summary.to_json());
     } else if !global.quiet {
-        let mut text = summary.to_text();
-        if !job.dry_run {
-            let unconfirmed = counts.failed + counts.unsent;
-            let path = job.failed_ids.as_deref().filter(|_| !failed_ids_lost);
-            let first = match &summary.stop {
-                Some(StopReason::Unauthorized) => FirstFix::Credentials,
-                Some(StopReason::Unreachable(_)) => FirstFix::Reachability,
-                _ => FirstFix::Nothing,
-            };
-            text.extend(finish_hint(unconfirmed, path, first));
-        }
+        let text = summary.to_text() + &how_to_finish(summary, failed_ids);
         let _ = write!(std::io::stdout().lock(), "{text}");
     }
-    summary.exit()
+}
+
+/// The text summary's last line when IDs are left: how to finish the job
+/// (with the `--failed-ids` file, if it was written).
+fn how_to_finish(summary: &Summary, failed_ids: Option<&std::path::Path>) -> String {
+    if summary.dry_run {
+        return String::new();
+    }
+    let unconfirmed = summary.counts.failed + summary.counts.unsent;
+    let path = failed_ids.filter(|_| !summary.failed_ids_lost);
+    let first = match &summary.stop {
+        Some(StopReason::Unauthorized) => FirstFix::Credentials,
+        Some(StopReason::Unreachable(_)) => FirstFix::Reachability,
+        _ => FirstFix::Nothing,
+    };
+    finish_hint(unconfirmed, path, first).unwrap_or_default()
 }
 
 /// Writes the unconfirmed IDs to the `--failed-ids` file; false (said on

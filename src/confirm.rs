@@ -2,9 +2,10 @@
 //! the terminal: removing tags is one keystroke from disaster, and live is
 //! the default host.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 
 use crate::api::{Endpoint, Environment};
+use crate::exit::{Exit, Fatal};
 use crate::text::printable;
 
 /// The question, naming the tag, the base URL and whether it is live.
@@ -21,6 +22,29 @@ pub fn untag_question(tag: &str, endpoint: &Endpoint) -> String {
         Environment::Other => format!(
             "Remove the tag \"{tag}\" from these customers at {base} (not a Rebilly host)? [y/N] "
         ),
+    }
+}
+
+/// Asks before an untag when a person is at the terminal (standard input
+/// and standard error both terminals); a non-interactive run is never asked.
+/// Anything but yes is an error (exit 1): nothing is sent.
+pub fn before_untag(tag: &str, endpoint: &Endpoint) -> Result<(), Fatal> {
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Ok(());
+    }
+    let yes = ask(
+        &untag_question(tag, endpoint),
+        &mut std::io::stdin().lock(),
+        &mut std::io::stderr().lock(),
+    )
+    .unwrap_or(false);
+    if yes {
+        Ok(())
+    } else {
+        Err(Fatal {
+            exit: Exit::Incomplete,
+            message: "not confirmed, so nothing was sent (--yes skips the question)".into(),
+        })
     }
 }
 
