@@ -22,6 +22,9 @@ _tagctl() {
             tagctl,help)
                 cmd="tagctl__subcmd__help"
                 ;;
+            tagctl,man)
+                cmd="tagctl__subcmd__man"
+                ;;
             tagctl,tag)
                 cmd="tagctl__subcmd__tag"
                 ;;
@@ -36,6 +39,9 @@ _tagctl() {
                 ;;
             tagctl__subcmd__help,help)
                 cmd="tagctl__subcmd__help__subcmd__help"
+                ;;
+            tagctl__subcmd__help,man)
+                cmd="tagctl__subcmd__help__subcmd__man"
                 ;;
             tagctl__subcmd__help,tag)
                 cmd="tagctl__subcmd__help__subcmd__tag"
@@ -53,7 +59,7 @@ _tagctl() {
 
     case "${cmd}" in
         tagctl)
-            opts="-q -v -h -V --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help --version tag untag verify completions help"
+            opts="-q -v -h -V --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --progress --quiet --verbose --help --version tag untag verify completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -83,6 +89,10 @@ _tagctl() {
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -91,7 +101,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__completions)
-            opts="-q -v -h --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help bash elvish fish powershell zsh"
+            opts="-q -v -h --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --progress --quiet --verbose --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -121,6 +131,10 @@ _tagctl() {
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -129,7 +143,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__help)
-            opts="tag untag verify completions help"
+            opts="tag untag verify completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -157,6 +171,20 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tagctl__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -212,8 +240,50 @@ _tagctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tagctl__subcmd__man)
+            opts="-q -v -h --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --progress --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jwt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --organization-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tagctl__subcmd__tag)
-            opts="-f -q -v -h --ids-file --format --delimiter --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --create-tag --verify --verify-wait --missing-ids --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
+            opts="-f -y -q -v -h --ids-file --format --delimiter --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --create-tag --verify --verify-wait --missing-ids --yes --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --progress --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -293,6 +363,10 @@ _tagctl() {
                     ;;
                 --output)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -303,7 +377,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__untag)
-            opts="-f -q -v -h --ids-file --format --delimiter --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --create-tag --verify --verify-wait --missing-ids --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
+            opts="-f -y -q -v -h --ids-file --format --delimiter --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --create-tag --verify --verify-wait --missing-ids --yes --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --progress --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -385,6 +459,10 @@ _tagctl() {
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -393,7 +471,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__verify)
-            opts="-f -q -v -h --ids-file --format --delimiter --column --no-header --no-dedupe --expect --wait --missing-ids --concurrency --max-retries --timeout --max-wait --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
+            opts="-f -q -v -h --ids-file --format --delimiter --column --no-header --no-dedupe --expect --wait --missing-ids --concurrency --max-retries --timeout --max-wait --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --progress --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -469,6 +547,10 @@ _tagctl() {
                     ;;
                 --output)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --progress)
+                    COMPREPLY=($(compgen -W "auto bar plain none" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -19,11 +19,12 @@ set edit:completion:arg-completer[tagctl] = {|@words|
     var completions = [
         &'tagctl'= {
             cand --api-key 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments'
-            cand --api-key-file 'Read the API key from a file (its first line, trimmed)'
+            cand --api-key-file 'Read the API key from a file (its first line, trimmed), ''-'' for standard input'
             cand --jwt 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]'
             cand --organization-id 'Organization ID: adds /organizations/{ID} to the base URL'
             cand --api-url 'Another API host: a local mock, a proxy (its path prefix is kept)'
             cand --output 'The final summary on standard output'
+            cand --progress 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)'
             cand --sandbox 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
             cand --allow-insecure-http 'Allow credentials over plain http:// to a host other than loopback'
             cand -q 'Only errors on standard error (no progress, warnings or text summary)'
@@ -38,6 +39,7 @@ set edit:completion:arg-completer[tagctl] = {|@words|
             cand untag 'Remove the tag from customers: DELETE /tags/{TAG}/customers'
             cand verify 'Read the customers back and check which carry the tag now (a 204 only schedules a write): GET /customers?filter=id:…'
             cand completions 'Print a shell completion script'
+            cand man 'Print the manual page (roff), from the same definitions as --help'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tagctl;tag'= {
@@ -55,16 +57,19 @@ set edit:completion:arg-completer[tagctl] = {|@words|
             cand --verify-wait 'With --verify: re-check what does not match yet for up to this many seconds'
             cand --missing-ids 'With --verify: write every confirmed ID that does not match to this file'
             cand --api-key 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments'
-            cand --api-key-file 'Read the API key from a file (its first line, trimmed)'
+            cand --api-key-file 'Read the API key from a file (its first line, trimmed), ''-'' for standard input'
             cand --jwt 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]'
             cand --organization-id 'Organization ID: adds /organizations/{ID} to the base URL'
             cand --api-url 'Another API host: a local mock, a proxy (its path prefix is kept)'
             cand --output 'The final summary on standard output'
+            cand --progress 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)'
             cand --no-header 'The CSV/TSV has no header row'
             cand --no-dedupe 'Skip de-duplication (constant memory) for input known to be unique'
             cand --dry-run 'Check the input and print the requests that would be sent; sends nothing'
             cand --create-tag '(tag) Before the first write, make sure the tag exists as a customer tag: GET /tags/{TAG}, and POST /tags to create it when it is missing'
             cand --verify 'After the run, read the confirmed customers back and check that they carry (tag) or lack (untag) the tag; the summary gains "verify"'
+            cand -y 'Do not ask before removing tags (untag asks only when standard input and standard error are terminals)'
+            cand --yes 'Do not ask before removing tags (untag asks only when standard input and standard error are terminals)'
             cand --sandbox 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
             cand --allow-insecure-http 'Allow credentials over plain http:// to a host other than loopback'
             cand -q 'Only errors on standard error (no progress, warnings or text summary)'
@@ -89,16 +94,19 @@ set edit:completion:arg-completer[tagctl] = {|@words|
             cand --verify-wait 'With --verify: re-check what does not match yet for up to this many seconds'
             cand --missing-ids 'With --verify: write every confirmed ID that does not match to this file'
             cand --api-key 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments'
-            cand --api-key-file 'Read the API key from a file (its first line, trimmed)'
+            cand --api-key-file 'Read the API key from a file (its first line, trimmed), ''-'' for standard input'
             cand --jwt 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]'
             cand --organization-id 'Organization ID: adds /organizations/{ID} to the base URL'
             cand --api-url 'Another API host: a local mock, a proxy (its path prefix is kept)'
             cand --output 'The final summary on standard output'
+            cand --progress 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)'
             cand --no-header 'The CSV/TSV has no header row'
             cand --no-dedupe 'Skip de-duplication (constant memory) for input known to be unique'
             cand --dry-run 'Check the input and print the requests that would be sent; sends nothing'
             cand --create-tag '(tag) Before the first write, make sure the tag exists as a customer tag: GET /tags/{TAG}, and POST /tags to create it when it is missing'
             cand --verify 'After the run, read the confirmed customers back and check that they carry (tag) or lack (untag) the tag; the summary gains "verify"'
+            cand -y 'Do not ask before removing tags (untag asks only when standard input and standard error are terminals)'
+            cand --yes 'Do not ask before removing tags (untag asks only when standard input and standard error are terminals)'
             cand --sandbox 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
             cand --allow-insecure-http 'Allow credentials over plain http:// to a host other than loopback'
             cand -q 'Only errors on standard error (no progress, warnings or text summary)'
@@ -122,11 +130,12 @@ set edit:completion:arg-completer[tagctl] = {|@words|
             cand --timeout 'Timeout of one request, in seconds'
             cand --max-wait 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unchecked'
             cand --api-key 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments'
-            cand --api-key-file 'Read the API key from a file (its first line, trimmed)'
+            cand --api-key-file 'Read the API key from a file (its first line, trimmed), ''-'' for standard input'
             cand --jwt 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]'
             cand --organization-id 'Organization ID: adds /organizations/{ID} to the base URL'
             cand --api-url 'Another API host: a local mock, a proxy (its path prefix is kept)'
             cand --output 'The final summary on standard output'
+            cand --progress 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)'
             cand --no-header 'The CSV/TSV has no header row'
             cand --no-dedupe 'Skip de-duplication (constant memory) for input known to be unique'
             cand --sandbox 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
@@ -140,11 +149,29 @@ set edit:completion:arg-completer[tagctl] = {|@words|
         }
         &'tagctl;completions'= {
             cand --api-key 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments'
-            cand --api-key-file 'Read the API key from a file (its first line, trimmed)'
+            cand --api-key-file 'Read the API key from a file (its first line, trimmed), ''-'' for standard input'
             cand --jwt 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]'
             cand --organization-id 'Organization ID: adds /organizations/{ID} to the base URL'
             cand --api-url 'Another API host: a local mock, a proxy (its path prefix is kept)'
             cand --output 'The final summary on standard output'
+            cand --progress 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)'
+            cand --sandbox 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
+            cand --allow-insecure-http 'Allow credentials over plain http:// to a host other than loopback'
+            cand -q 'Only errors on standard error (no progress, warnings or text summary)'
+            cand --quiet 'Only errors on standard error (no progress, warnings or text summary)'
+            cand -v 'One line per request on standard error: method, URL, attempt, status, wait'
+            cand --verbose 'One line per request on standard error: method, URL, attempt, status, wait'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'tagctl;man'= {
+            cand --api-key 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments'
+            cand --api-key-file 'Read the API key from a file (its first line, trimmed), ''-'' for standard input'
+            cand --jwt 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]'
+            cand --organization-id 'Organization ID: adds /organizations/{ID} to the base URL'
+            cand --api-url 'Another API host: a local mock, a proxy (its path prefix is kept)'
+            cand --output 'The final summary on standard output'
+            cand --progress 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)'
             cand --sandbox 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
             cand --allow-insecure-http 'Allow credentials over plain http:// to a host other than loopback'
             cand -q 'Only errors on standard error (no progress, warnings or text summary)'
@@ -159,6 +186,7 @@ set edit:completion:arg-completer[tagctl] = {|@words|
             cand untag 'Remove the tag from customers: DELETE /tags/{TAG}/customers'
             cand verify 'Read the customers back and check which carry the tag now (a 204 only schedules a write): GET /customers?filter=id:…'
             cand completions 'Print a shell completion script'
+            cand man 'Print the manual page (roff), from the same definitions as --help'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tagctl;help;tag'= {
@@ -168,6 +196,8 @@ set edit:completion:arg-completer[tagctl] = {|@words|
         &'tagctl;help;verify'= {
         }
         &'tagctl;help;completions'= {
+        }
+        &'tagctl;help;man'= {
         }
         &'tagctl;help;help'= {
         }

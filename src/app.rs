@@ -10,13 +10,14 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
 
+use crate::api::hint::{FirstFix, finish_hint};
 use crate::api::tags;
-use crate::api::{Action, Client, CredentialArgs, CredentialSource, Endpoint};
+use crate::api::{Action, Client, CredentialArgs, CredentialSource, Endpoint, UrlSource};
 use crate::cli::{Cli, Command, Expect, GlobalArgs, JobArgs, OutputFormat, VerifyArgs};
 use crate::exit::{Exit, Fatal};
 use crate::ids::{self, InputSpec};
 use crate::ledger::Ledger;
-use crate::progress::{Reporter, Verbosity};
+use crate::progress::{Display, Reporter, Verbosity};
 use crate::runner::{self, Backoff, DryRunOutput, JobConfig, Policy, ReadCheck, Stop, StopReason};
 use crate::summary::Summary;
 use crate::verify::{self, VerifyCounts, VerifySummary};
@@ -68,21 +69,61 @@ pub fn run(cli: Cli) -> Exit {
             let _ = std::io::stdout().lock().write_all(&script);
             Exit::Success
         }
+        Command::Man => {
+            let _ = std::io::stdout().lock().write_all(&crate::man::render());
+            Exit::Success
+        }
         Command::Tag(job) => run_job(&cli.global, job, Action::Tag),
         Command::Untag(job) => run_job(&cli.global, job, Action::Untag),
         Command::Verify(args) => run_verify(&cli.global, args),
     }
 }
 
+/// The reporter the global options ask for.
 fn reporter_for(global: &GlobalArgs) -> Arc<Reporter> {
-    let verbosity = if global.quiet {
-        Verbosity::Quiet
-    } else if global.verbose {
+    let verbosity = if global.verbose {
         Verbosity::Verbose
+    } else if global.quiet || global.progress == crate::cli::ProgressMode::None {
+        // `--progress none`, like `-q`, leaves standard error to errors.
+        Verbosity::Quiet
     } else {
         Verbosity::Normal
     };
-    Arc::new(Reporter::new(verbosity))
+    let display = Display::choose(
+        global.progress,
+        global.quiet,
+        std::io::stderr().is_terminal(),
+    );
+    Arc::new(Reporter::new(verbosity, display))
+}
+
+/// A tag with spaces around it is used without them, with a warning.
+fn trim_tag(tag: &mut String, reporter: &Reporter) {
+    if let Some(trimmed) = ids::validate::trimmed_tag(tag).map(str::to_string) {
+        reporter.warn(&format!(
+            "the tag has spaces around it; using \"{trimmed}\""
+        ));
+        *tag = trimmed;
+    }
+}
+
+fn run_job(global: &GlobalArgs, mut job: JobArgs, action: Action) -> Exit {
+    let reporter = reporter_for(global);
+    trim_tag(&mut job.tag, &reporter);
+    if job.create_tag && action != Action::Tag {
+        reporter.error(
+            "--create-tag is for tag: untag needs a tag that exists",
+            &[],
+        );
+        return Exit::Usage;
+    }
+    match prepare(global, &job, action, &reporter) {
+        Ok(prepared) => execute(global, job, action, prepared, reporter),
+        Err(fatal) => {
+            reporter.error(&fatal.message, &[]);
+            fatal.exit
+        }
+    }
 }
 
 /// `tagctl verify`: the input prepared as for `tag`, then a read job.
@@ -141,26 +182,20 @@ fn run_verify(global: &GlobalArgs, mut args: VerifyArgs) -> Exit {
         stop: end.stop.clone(),
         read_error: end.read_error.as_ref().map(ToString::to_string),
         missing_ids_lost,
+        endpoint: prepared.endpoint,
     };
     runtime.shutdown_timeout(Duration::from_millis(100));
-    print_summary(
-        global,
-        &reporter,
-        summary.no_input(),
-        || summary.to_json(),
-        || summary.to_text(),
-    );
-    summary.exit()
-}
-
-/// A tag with spaces around it is used without them, with a warning.
-fn trim_tag(tag: &mut String, reporter: &Reporter) {
-    if let Some(trimmed) = ids::validate::trimmed_tag(tag).map(str::to_string) {
-        reporter.warn(&format!(
-            "the tag has spaces around it; using \"{trimmed}\""
-        ));
-        *tag = trimmed;
+    if summary.no_input() {
+        reporter.error(
+            "no customer IDs in the input (it was empty or only blank lines)",
+            &[],
+        );
+    } else if global.output == OutputFormat::Json {
+        let _ = writeln!(std::io::stdout().lock(), "{}", summary.to_json());
+    } else if !global.quiet {
+        let _ = write!(std::io::stdout().lock(), "{}", summary.to_text());
     }
+    summary.exit()
 }
 
 /// The two-thread runtime a job runs on.
@@ -191,30 +226,53 @@ fn report_end(end: &runner::RunEnd, reporter: &Reporter, leftovers: &str) {
     }
 }
 
-fn run_job(global: &GlobalArgs, mut job: JobArgs, action: Action) -> Exit {
-    let reporter = reporter_for(global);
-    trim_tag(&mut job.tag, &reporter);
-    if job.create_tag && action != Action::Tag {
-        reporter.error(
-            "--create-tag is for tag: untag needs a tag that exists",
-            &[],
-        );
-        return Exit::Usage;
-    }
-    match prepare(global, &job, action, &reporter) {
-        Ok(prepared) => execute(global, job, action, prepared, reporter),
-        Err(fatal) => {
-            reporter.error(&fatal.message, &[]);
-            fatal.exit
-        }
-    }
-}
-
 struct Prepared {
     client: Client,
+    endpoint: String,
     sources: Vec<ids::Opened>,
     failed_ids: Option<std::fs::File>,
     missing_ids: Option<std::fs::File>,
+}
+
+/// The endpoint, knowing where `--api-url` came from: the flag and the
+/// variable fill one field, so equal to the variable, it came from there
+/// (or both say the same).
+fn endpoint(global: &GlobalArgs, tag: &str) -> Result<Endpoint, Fatal> {
+    let api_source = match (&global.api_url, std::env::var("REBILLY_API_URL")) {
+        (Some(flag), Ok(env)) if *flag == env => UrlSource::Environment,
+        _ => UrlSource::Flag,
+    };
+    Endpoint::from_source(
+        global.api_url.as_deref(),
+        api_source,
+        global.sandbox,
+        global.organization_id.as_deref(),
+        tag,
+    )
+}
+
+/// Standard input serves one purpose and standard output holds the
+/// summary. True when the key comes from standard input.
+fn check_standard_streams(global: &GlobalArgs, job: &JobArgs) -> Result<bool, Fatal> {
+    let key_from_stdin = global
+        .api_key_file
+        .as_deref()
+        .is_some_and(crate::api::secret::is_stdin);
+    if key_from_stdin && job.ids_files.iter().any(|f| f.as_os_str() == "-") {
+        return Err(Fatal::usage(
+            "--api-key-file - and --ids-file - both want standard input; give one of them a file",
+        ));
+    }
+    if job
+        .failed_ids
+        .as_ref()
+        .is_some_and(|f| f.as_os_str() == "-")
+    {
+        return Err(Fatal::usage(
+            "--failed-ids -: standard output holds the summary; give a file name",
+        ));
+    }
+    Ok(key_from_stdin)
 }
 
 /// Everything that can fail before a request, in the order a user fixes it.
@@ -230,12 +288,8 @@ fn prepare(
             crate::text::printable(&job.tag, 60)
         ))
     })?;
-    let endpoint = Endpoint::new(
-        global.api_url.as_deref(),
-        global.sandbox,
-        global.organization_id.as_deref(),
-        &job.tag,
-    )?;
+    let endpoint = endpoint(global, &job.tag)?;
+    let key_from_stdin = check_standard_streams(global, job)?;
     let credentials = crate::api::secret::resolve(
         CredentialArgs {
             api_key: global.api_key.clone(),
@@ -243,6 +297,7 @@ fn prepare(
             jwt: global.jwt.clone(),
         },
         |name| std::env::var(name).ok(),
+        &mut |w| reporter.warn(&w),
     )?;
     if credentials.is_none() && !job.dry_run {
         return Err(Fatal::usage(
@@ -267,7 +322,7 @@ fn prepare(
         format: job.format,
         column: job.column.clone(),
         header: !job.no_header,
-        stdin_when_empty: !std::io::stdin().is_terminal(),
+        stdin_when_empty: !key_from_stdin && !std::io::stdin().is_terminal(),
         delimiter: job.delimiter,
     };
     if spec.args.is_empty() && spec.files.is_empty() && !spec.stdin_when_empty {
@@ -275,7 +330,13 @@ fn prepare(
             "no customer IDs: give them as arguments, with --ids-file, or on standard input",
         ));
     }
+    if action == Action::Untag && !job.yes && !job.dry_run {
+        // Before the input is opened: `-f -` on a terminal reads the IDs
+        // after the answer.
+        crate::confirm::before_untag(&job.tag, &endpoint)?;
+    }
     let sources = ids::open(&spec, &mut |n| reporter.notice(&n))?;
+    let base = endpoint.base().to_string();
     let client = Client::new(
         endpoint,
         action,
@@ -283,11 +344,16 @@ fn prepare(
         Duration::from_secs_f64(job.timeout),
         job.concurrency as usize,
     )?;
+    let client = match &credentials {
+        Some((c, source)) => client.with_credential_source(c, *source),
+        None => client,
+    };
     if job.create_tag {
         create_tag_first(&client, job, reporter)?;
     }
     Ok(Prepared {
         client,
+        endpoint: base,
         sources,
         failed_ids,
         missing_ids,
@@ -406,16 +472,19 @@ fn execute(
         )
     });
     reporter.finish();
+    let failed_path = job.failed_ids.clone();
     let files = (prepared.failed_ids, prepared.missing_ids);
-    let summary = tag_summary(job, action, &end, verified, &ledger, files, &reporter);
+    let mut summary = tag_summary(job, action, &end, verified, &ledger, files, &reporter);
+    summary.endpoint = prepared.endpoint;
     runtime.shutdown_timeout(Duration::from_millis(100));
-    print_summary(
-        global,
-        &reporter,
-        summary.no_input(),
-        || summary.to_json(),
-        || summary.to_text(),
-    );
+    if summary.no_input() {
+        reporter.error(
+            "no customer IDs in the input (it was empty or only blank lines)",
+            &[],
+        );
+        return summary.exit();
+    }
+    print_summary(global, &summary, failed_path.as_deref());
     summary.exit()
 }
 
@@ -464,6 +533,7 @@ fn tag_summary(
         failed_ids_lost: failed_ids_lost || missing_ids_lost,
         verify: read_end.as_ref().map(|(v, _)| *v),
         verify_stop: read_end.and_then(|(_, r)| r.stop),
+        endpoint: String::new(),
     }
 }
 
@@ -515,25 +585,30 @@ impl ReadBack {
     }
 }
 
-/// Prints the summary (JSON, or text unless quiet), or, when the input
-/// held no ID at all, says so instead.
-fn print_summary(
-    global: &GlobalArgs,
-    reporter: &Reporter,
-    no_input: bool,
-    json: impl FnOnce() -> String,
-    text: impl FnOnce() -> String,
-) {
-    if no_input {
-        reporter.error(
-            "no customer IDs in the input (it was empty or only blank lines)",
-            &[],
-        );
-    } else if global.output == OutputFormat::Json {
-        let _ = writeln!(std::io::stdout().lock(), "{}", json());
+/// The summary on standard output: JSON, or text unless quiet.
+fn print_summary(global: &GlobalArgs, summary: &Summary, failed_ids: Option<&std::path::Path>) {
+    if global.output == OutputFormat::Json {
+        let _ = writeln!(std::io::stdout().lock(), "{}", summary.to_json());
     } else if !global.quiet {
-        let _ = write!(std::io::stdout().lock(), "{}", text());
+        let text = summary.to_text() + &how_to_finish(summary, failed_ids);
+        let _ = write!(std::io::stdout().lock(), "{text}");
     }
+}
+
+/// The text summary's last line when IDs are left: how to finish the job
+/// (with the `--failed-ids` file, if it was written).
+fn how_to_finish(summary: &Summary, failed_ids: Option<&std::path::Path>) -> String {
+    if summary.dry_run {
+        return String::new();
+    }
+    let unconfirmed = summary.counts.failed + summary.counts.unsent;
+    let path = failed_ids.filter(|_| !summary.failed_ids_lost);
+    let first = match &summary.stop {
+        Some(StopReason::Unauthorized) => FirstFix::Credentials,
+        Some(StopReason::Unreachable(_)) => FirstFix::Reachability,
+        _ => FirstFix::Nothing,
+    };
+    finish_hint(unconfirmed, path, first).unwrap_or_default()
 }
 
 /// Writes the IDs left to do (not confirmed; for verify, not matching) to
@@ -560,6 +635,8 @@ async fn watch_signals(stop: Stop, abort: Stop, reporter: Arc<Reporter>) {
         return;
     };
     signals.next().await;
+    // No stale frame stays above the warning and the summary.
+    reporter.finish();
     reporter.warn("interrupted: finishing the requests in flight (interrupt again to abort)");
     stop.request(StopReason::Interrupted);
     signals.next().await;

@@ -18,8 +18,43 @@ Examples:
 Credentials come from REBILLY_API_KEY (or REBILLY_JWT, or --api-key-file);
 the organization from REBILLY_ORGANIZATION_ID. Exit codes: 0 all confirmed
 (verify: all match), 1 some IDs invalid/failed/unsent (verify: missing, not
-found or unchecked), 2 usage or input error, 4 credentials or permission
-refused, 130 interrupted.";
+found or unchecked), 2 usage or input error, 3 the API could not be reached,
+4 credentials or permission refused, 130 interrupted.
+`tagctl man | man -l -` shows the manual.";
+
+const TAG_EXAMPLES: &str = "\
+Examples:
+  tagctl tag VIP cus_1 cus_2
+  tagctl tag VIP -f ids.csv --failed-ids left.txt    then: tagctl tag VIP -f left.txt
+  tagctl tag 'Big Spender' -f report.csv --column 3 --sandbox
+  some-query | tagctl tag VIP --output json > summary.json
+  tagctl tag VIP -f ids.txt --dry-run                 check the input, send nothing
+  tagctl tag VIP -f ids.txt --progress plain 2> tag.log
+  tagctl tag VIP -f ids.txt --create-tag --verify     create the tag if needed, check after";
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  tagctl verify VIP -f ids.csv                        which customers carry VIP now
+  tagctl verify VIP -f ids.csv --wait 120 --missing-ids missing.txt
+  tagctl verify Trial -f ids.txt --expect absent      after an untag";
+
+const UNTAG_EXAMPLES: &str = "\
+Examples:
+  tagctl untag VIP cus_1 cus_2                        asks first on a terminal
+  tagctl untag VIP -f ids.csv --yes                   no question (scripts never get one)
+  tagctl untag VIP -f ids.csv --sandbox --failed-ids left.txt
+  some-query | tagctl untag VIP --output json";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  tagctl completions bash > ~/.local/share/bash-completion/completions/tagctl
+  tagctl completions zsh > ~/.zfunc/_tagctl
+  tagctl completions fish > ~/.config/fish/completions/tagctl.fish";
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  tagctl man | man -l -
+  tagctl man > ~/.local/share/man/man1/tagctl.1";
 
 /// Bulk-tag and untag customers in a Rebilly account.
 ///
@@ -43,18 +78,25 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Tag customers: POST /tags/{TAG}/customers.
+    #[command(after_help = TAG_EXAMPLES)]
     Tag(JobArgs),
     /// Remove the tag from customers: DELETE /tags/{TAG}/customers.
+    #[command(after_help = UNTAG_EXAMPLES)]
     Untag(JobArgs),
     /// Read the customers back and check which carry the tag now (a 204 only
     /// schedules a write): GET /customers?filter=id:….
+    #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
     /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff), from the same definitions as --help.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man,
 }
 
 /// Options that may stand before or after the command.
@@ -65,7 +107,7 @@ pub struct GlobalArgs {
     #[arg(long, value_name = "KEY", global = true, help_heading = "Connection")]
     pub api_key: Option<crate::api::Secret>,
 
-    /// Read the API key from a file (its first line, trimmed).
+    /// Read the API key from a file (its first line, trimmed), '-' for standard input.
     #[arg(long, value_name = "PATH", global = true, help_heading = "Connection")]
     pub api_key_file: Option<PathBuf>,
 
@@ -78,6 +120,7 @@ pub struct GlobalArgs {
         long,
         value_name = "ID",
         env = "REBILLY_ORGANIZATION_ID",
+        hide_env_values = true,
         global = true,
         help_heading = "Connection"
     )]
@@ -87,6 +130,7 @@ pub struct GlobalArgs {
     #[arg(
         long,
         env = "REBILLY_SANDBOX",
+        hide_env_values = true,
         value_parser = clap::builder::FalseyValueParser::new(),
         global = true,
         help_heading = "Connection"
@@ -98,6 +142,7 @@ pub struct GlobalArgs {
         long,
         value_name = "URL",
         env = "REBILLY_API_URL",
+        hide_env_values = true,
         global = true,
         help_heading = "Connection"
     )]
@@ -117,6 +162,18 @@ pub struct GlobalArgs {
         help_heading = "Output"
     )]
     pub output: OutputFormat,
+
+    /// Progress on standard error: auto draws a bar on a terminal and prints plain
+    /// status lines otherwise (every 30 s, and when a long rate-limit wait begins).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = ProgressMode::Auto,
+        global = true,
+        help_heading = "Output"
+    )]
+    pub progress: ProgressMode,
 
     /// Only errors on standard error (no progress, warnings or text summary).
     #[arg(
@@ -181,7 +238,8 @@ pub struct JobArgs {
         long,
         value_name = "N",
         default_value_t = 1000,
-        value_parser = clap::value_parser!(u32).range(1..=1000),
+        allow_negative_numbers = true,
+        value_parser = |s: &str| parse_count(s, 1, 1000),
         help_heading = "Batching"
     )]
     pub batch_size: u32,
@@ -191,7 +249,8 @@ pub struct JobArgs {
         long,
         value_name = "N",
         default_value_t = 4,
-        value_parser = clap::value_parser!(u32).range(1..=64),
+        allow_negative_numbers = true,
+        value_parser = |s: &str| parse_count(s, 1, 64),
         help_heading = "Batching"
     )]
     pub concurrency: u32,
@@ -201,6 +260,8 @@ pub struct JobArgs {
         long,
         value_name = "N",
         default_value_t = 10,
+        allow_negative_numbers = true,
+        value_parser = |s: &str| parse_count(s, 0, MAX_RETRIES),
         help_heading = "Batching"
     )]
     pub max_retries: u32,
@@ -210,6 +271,7 @@ pub struct JobArgs {
         long,
         value_name = "SECONDS",
         default_value = "30",
+        allow_negative_numbers = true,
         value_parser = parse_positive_seconds,
         help_heading = "Batching"
     )]
@@ -221,6 +283,7 @@ pub struct JobArgs {
         long,
         value_name = "SECONDS",
         default_value = "900",
+        allow_negative_numbers = true,
         value_parser = parse_seconds,
         help_heading = "Batching"
     )]
@@ -263,6 +326,11 @@ pub struct JobArgs {
         help_heading = "Verify"
     )]
     pub missing_ids: Option<PathBuf>,
+
+    /// Do not ask before removing tags (untag asks only when standard input
+    /// and standard error are terminals).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 /// The options of `verify`: the input and pacing options of `tag`, and what
@@ -398,6 +466,7 @@ impl VerifyArgs {
             verify: false,
             verify_wait: 0.0,
             missing_ids: self.missing_ids.clone(),
+            yes: false,
         }
     }
 }
@@ -421,6 +490,19 @@ impl Expect {
     }
 }
 
+/// When progress is shown on standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// A bar on a terminal, plain lines otherwise.
+    Auto,
+    /// The bar on a terminal, nothing otherwise (never escapes in a log).
+    Bar,
+    /// Plain status lines, one every 30 s and one when a long wait begins.
+    Plain,
+    /// No progress at all.
+    None,
+}
+
 /// How ID files are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
@@ -441,6 +523,18 @@ pub enum OutputFormat {
     Text,
     /// One JSON object, for scripts.
     Json,
+}
+
+/// The most retries of one batch `--max-retries` accepts.
+const MAX_RETRIES: u32 = 1000;
+
+/// A whole number in `min..=max`; the error says the range, never clap's
+/// `-- -1` tip (which would make the value a customer ID).
+fn parse_count(s: &str, min: u32, max: u32) -> Result<u32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(v) if (i64::from(min)..=i64::from(max)).contains(&v) => Ok(v as u32),
+        _ => Err(format!("'{s}' is not a whole number from {min} to {max}")),
+    }
 }
 
 /// `--delimiter`: one ASCII character other than a quote or a line end, or
@@ -539,5 +633,28 @@ mod tests {
         assert!(parse_seconds("-1").is_err());
         assert!(parse_seconds("NaN").is_err());
         assert!(parse_positive_seconds("0").is_err());
+    }
+
+    #[test]
+    fn counts_say_their_range() {
+        for (input, min, max, want) in [
+            ("4", 1, 64, Ok(4)),
+            (" 1000", 1, 1000, Ok(1000)),
+            ("0", 0, 1000, Ok(0)),
+            ("-1", 1, 64, Err("'-1' is not a whole number from 1 to 64")),
+            ("65", 1, 64, Err("'65' is not a whole number from 1 to 64")),
+            (
+                "2.5",
+                1,
+                64,
+                Err("'2.5' is not a whole number from 1 to 64"),
+            ),
+        ] {
+            assert_eq!(
+                parse_count(input, min, max),
+                want.map_err(String::from),
+                "{input}"
+            );
+        }
     }
 }

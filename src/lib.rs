@@ -11,9 +11,11 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod confirm;
 pub mod exit;
 pub mod ids;
 pub mod ledger;
+pub mod man;
 pub mod progress;
 pub mod runner;
 pub mod summary;

@@ -29,6 +29,8 @@ pub struct Summary {
     pub read_error: Option<String>,
     /// `--failed-ids` could not be written: the leftovers are not saved.
     pub failed_ids_lost: bool,
+    /// The base URL used (never with a credential).
+    pub endpoint: String,
     /// `--verify`: how the confirmed IDs read back.
     pub verify: Option<VerifyCounts>,
     /// `--verify`: why the read-back stopped early.
@@ -61,6 +63,7 @@ struct JsonSummary<'a> {
     dry_run: bool,
     interrupted: bool,
     stopped: Option<String>,
+    endpoint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     verify: Option<VerifyCounts>,
 }
@@ -82,6 +85,7 @@ impl Summary {
             match stop {
                 Some(StopReason::Interrupted) => return Exit::Interrupted,
                 Some(StopReason::Unauthorized) => return Exit::Auth,
+                Some(StopReason::Unreachable(_)) => return Exit::Unreachable,
                 _ => {}
             }
         }
@@ -113,6 +117,7 @@ impl Summary {
             StopReason::Interrupted => "interrupted".to_string(),
             StopReason::Unauthorized => "unauthorized".to_string(),
             StopReason::MaxWait => "max-wait".to_string(),
+            StopReason::Unreachable(_) => "unreachable".to_string(),
             StopReason::Fatal(m) => m.clone(),
         })
     }
@@ -145,6 +150,7 @@ impl Summary {
             dry_run: self.dry_run,
             interrupted: self.stop == Some(StopReason::Interrupted),
             stopped: self.stopped(),
+            endpoint: &self.endpoint,
             verify: self.verify,
         };
         serde_json::to_string_pretty(&s).unwrap_or_else(|_| "{}".into())
@@ -202,7 +208,7 @@ impl Summary {
                 c.isolation_requests
             ));
         }
-        out.push('\n');
+        out.push_str(&format!("\n  endpoint {}\n", self.endpoint));
         if let Some(why) = self.stopped() {
             out.push_str(&format!("  stopped early: {why}\n"));
         }

@@ -175,6 +175,8 @@ pub struct VerifySummary {
     pub read_error: Option<String>,
     /// `--missing-ids` could not be written.
     pub missing_ids_lost: bool,
+    /// The base URL used (never with a credential).
+    pub endpoint: String,
 }
 
 #[derive(Serialize)]
@@ -203,6 +205,7 @@ struct JsonVerify<'a> {
     problems: Vec<JsonProblem<'a>>,
     interrupted: bool,
     stopped: Option<String>,
+    endpoint: &'a str,
 }
 
 impl VerifySummary {
@@ -223,6 +226,7 @@ impl VerifySummary {
         match &self.stop {
             Some(StopReason::Interrupted) => return Exit::Interrupted,
             Some(StopReason::Unauthorized) => return Exit::Auth,
+            Some(StopReason::Unreachable(_)) => return Exit::Unreachable,
             _ => {}
         }
         if self.no_input() || (self.read_error.is_some() && self.counts.requests == 0) {
@@ -246,6 +250,7 @@ impl VerifySummary {
             StopReason::Interrupted => "interrupted".to_string(),
             StopReason::Unauthorized => "unauthorized".to_string(),
             StopReason::MaxWait => "max-wait".to_string(),
+            StopReason::Unreachable(_) => "unreachable".to_string(),
             StopReason::Fatal(m) => m.clone(),
         })
     }
@@ -278,6 +283,7 @@ impl VerifySummary {
                 .collect(),
             interrupted: self.stop == Some(StopReason::Interrupted),
             stopped: self.stopped(),
+            endpoint: &self.endpoint,
         };
         serde_json::to_string_pretty(&json).unwrap_or_else(|_| "{}".into())
     }
@@ -319,6 +325,7 @@ impl VerifySummary {
             "  requests {}, retries {}, rate-limited {}\n",
             c.requests, c.retries, c.rate_limited
         ));
+        out.push_str(&format!("  endpoint {}\n", self.endpoint));
         if let Some(why) = self.stopped() {
             out.push_str(&format!("  stopped early: {why}\n"));
         }

@@ -94,18 +94,23 @@ async fn send_until_settled(
             .pacing
             .complete(admission, &reply, retries, policy.max_wait);
         record(shared, &reply, rate_wait.is_some());
-        if !reply.outcome.may_have_applied() {
+        if !reply.may_have_applied() {
             batch.set_tried(was_tried);
         }
+        let (reached, unreachable_for) = shared.reach.observe(&reply);
         let attempt = Attempt {
             seq: batch.seq(),
             ids: batch.ids(),
             retries,
+            endpoint: shared.client.endpoint(),
+            credential: shared.client.credential(),
         };
         let facts = Facts {
             now: shared.pacing.now(),
             rate_wait,
             jitter: fastrand::f64(),
+            reached,
+            unreachable_for,
         };
         let decision = match &shared.config.read {
             Some(check) => decide_read(&reply, &attempt, policy, &facts, check),

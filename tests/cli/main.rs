@@ -12,6 +12,8 @@ mod faults;
 mod input;
 mod interrupt;
 mod isolation;
+mod man;
+mod operator;
 mod output;
 mod properties;
 mod rate_limit;

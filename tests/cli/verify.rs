@@ -52,10 +52,11 @@ fn all_tagged_customers_match_and_the_text_says_so() {
     let out = run_against(&server, &["verify", "VIP", "cus_1", "cus_2", "cus_1"]);
     out.expect_code(0);
     assert_eq!(
-        mask_elapsed(&out.stdout),
+        mask_ports(&mask_elapsed(&out.stdout)),
         "Verified: all 2 customers carry \"VIP\" (1 request, #.#s).\n\
          \x20 read 3, duplicates 1, invalid 0, matching 2, missing 0, not found 0, unchecked 0\n\
-         \x20 requests 1, retries 0, rate-limited 0\n"
+         \x20 requests 1, retries 0, rate-limited 0\n\
+         \x20 endpoint http://127.0.0.1:PORT\n"
     );
     assert_eq!(out.stderr, "");
     let read = &server.requests_of(Operation::ListCustomers)[0];
@@ -536,10 +537,11 @@ fn the_text_summary_of_tag_verify_ends_with_the_verify_line() {
     let out = run_against(&server, &["tag", "VIP", "a", "b", "--verify"]);
     out.expect_code(0);
     assert_eq!(
-        mask_elapsed(&out.stdout),
+        mask_ports(&mask_elapsed(&out.stdout)),
         "Tagged 2 customers with \"VIP\" in 1 request (#.#s).\n\
          \x20 read 2, duplicates 0, invalid 0, confirmed 2, failed 0, unsent 0\n\
          \x20 requests 1, retries 0, rate-limited 0\n\
+         \x20 endpoint http://127.0.0.1:PORT\n\
          \x20 verified: matching 2, missing 0, not found 0, unchecked 0\n"
     );
     assert_eq!(out.stderr, "");
