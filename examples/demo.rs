@@ -43,6 +43,12 @@ fn main() -> ExitCode {
         writeln!(out, "typo@example.com,cus 4711,pro").unwrap();
     }
     std::fs::write(&key, "demo-key-not-secret\n").expect("write the key file");
+    #[cfg(unix)]
+    {
+        // As a real key file should be, so tagctl does not warn about it.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600));
+    }
 
     let args: Vec<OsString> = [
         "tagctl",
