@@ -546,3 +546,27 @@ fn the_text_summary_of_tag_verify_ends_with_the_verify_line() {
     );
     assert_eq!(out.stderr, "");
 }
+
+#[test]
+fn an_unreachable_api_is_exit_3_and_every_id_unchecked() {
+    // A port that was bound and released: connections are refused.
+    let url = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let out = run(tagctl().env("REBILLY_API_KEY", KEY).args([
+        "verify",
+        "VIP",
+        "a",
+        "b",
+        "--api-url",
+        &url,
+        "--max-retries",
+        "1",
+        "--output",
+        "json",
+    ]));
+    out.expect_code(3);
+    assert_eq!(fates(&out), [0, 0, 0, 2]);
+    assert_eq!(out.json()["stopped"], "unreachable");
+}
