@@ -12,8 +12,10 @@ pub mod app;
 pub mod cli;
 pub mod exit;
 pub mod ids;
+pub mod journal;
 pub mod ledger;
 pub mod progress;
+pub mod report;
 pub mod runner;
 pub mod summary;
 
