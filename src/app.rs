@@ -13,6 +13,7 @@ use clap::{CommandFactory, Parser};
 use crate::api::{Action, Client, CredentialArgs, CredentialSource, Endpoint};
 use crate::cli::{Cli, Command, GlobalArgs, JobArgs, OutputFormat};
 use crate::exit::{Exit, Fatal};
+use crate::failed_ids::FailedIds;
 use crate::ids::{self, InputSpec};
 use crate::ledger::Ledger;
 use crate::progress::{Reporter, Verbosity};
@@ -92,7 +93,7 @@ fn run_job(global: &GlobalArgs, job: JobArgs, action: Action) -> Exit {
 struct Prepared {
     client: Client,
     sources: Vec<ids::Opened>,
-    failed_ids: Option<std::fs::File>,
+    failed_ids: Option<FailedIds>,
 }
 
 /// Everything that can fail before a request, in the order a user fixes it.
@@ -137,27 +138,6 @@ fn prepare(
             "{flag} on the command line is visible to other users of this machine; prefer REBILLY_API_KEY / REBILLY_JWT or --api-key-file"
         ));
     }
-    let failed_ids = job
-        .failed_ids
-        .as_ref()
-        .map(|path| {
-            // Opened now, so an unwritable path costs no request, but only
-            // emptied at the end: it may be the very file being read
-            // (`-f left.txt --failed-ids left.txt`).
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(path)
-                .map_err(|e| {
-                    Fatal::usage(format!(
-                        "--failed-ids: cannot write {}: {}",
-                        path.display(),
-                        ids::read::io_message(&e)
-                    ))
-                })
-        })
-        .transpose()?;
     let spec = InputSpec {
         args: job.ids.clone(),
         files: job.ids_files.clone(),
@@ -171,6 +151,14 @@ fn prepare(
             "no customer IDs: give them as arguments, with --ids-file, or on standard input",
         ));
     }
+    // Checked now, so an unwritable path costs no request; emptied only when
+    // the run starts (see `failed_ids`).
+    let stdin_read = spec.args.is_empty() && spec.files.is_empty();
+    let failed_ids = job
+        .failed_ids
+        .as_ref()
+        .map(|path| FailedIds::open(path, &spec.files, stdin_read))
+        .transpose()?;
     let sources = ids::open(&spec, &mut |w| reporter.warn(&w))?;
     let client = Client::new(
         endpoint,
@@ -218,6 +206,14 @@ fn execute(
             return Exit::Usage;
         }
     };
+    let mut failed_ids = prepared.failed_ids;
+    if let Some(Err(e)) = failed_ids.as_mut().map(FailedIds::start) {
+        reporter.error(
+            &format!("--failed-ids: cannot write: {}", ids::read::io_message(&e)),
+            &[],
+        );
+        return Exit::Usage;
+    }
     let ledger = Ledger::new();
     let (stop, abort) = (Stop::new(), Stop::new());
     let end = runtime.block_on(async {
@@ -254,12 +250,9 @@ fn execute(
         counts.unsent += counts.pending();
     }
     let mut failed_ids_lost = false;
-    if let Some(file) = prepared.failed_ids {
-        let written = file.set_len(0).and_then(|_| {
-            let mut out = std::io::BufWriter::new(file);
-            ledger.write_unconfirmed(&mut out)?;
-            out.flush()
-        });
+    if let Some(file) = failed_ids {
+        let unread = end.input_unread || end.read_error.is_some();
+        let written = file.finish(unread, |mut out| ledger.write_unconfirmed(&mut out));
         if let Err(e) = written {
             reporter.error(
                 &format!("--failed-ids: cannot write: {}", ids::read::io_message(&e)),

@@ -221,6 +221,15 @@ pub struct JobArgs {
     /// Write every valid ID that was not confirmed to this file, one per line.
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub failed_ids: Option<PathBuf>,
+
+    /// Record the job and every confirmed batch here (synced to disk); rerun
+    /// the same command after a crash to skip what it confirmed.
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub journal: Option<PathBuf>,
+
+    /// Write every ID's fate as CSV: customerId,outcome,status,detail,source.
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub report: Option<PathBuf>,
 }
 
 /// How ID files are read.

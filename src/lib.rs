@@ -11,6 +11,7 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod exit;
+pub mod failed_ids;
 pub mod ids;
 pub mod journal;
 pub mod ledger;

@@ -322,6 +322,7 @@ fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Resul
                 }
             }
             Verdict::Duplicate => duplicates += 1,
+            Verdict::Resumed(_) => todo!("resume"),
             Verdict::Invalid(why) => {
                 invalid += 1;
                 let shown = match raw {

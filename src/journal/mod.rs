@@ -25,6 +25,8 @@
 //! bad record *followed* by good ones is not a torn write but a damaged
 //! file, and an error.
 
+pub mod sink;
+
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::Path;

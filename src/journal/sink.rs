@@ -1,0 +1,470 @@
+//! Where settled IDs go besides the counters: the `--journal` and the
+//! `--report`, written by one thread of their own, so that no worker ever
+//! waits on a file and many batches confirmed at once share one `sync_data`
+//! (group commit).
+//!
+//! The ledger sends every settlement here; the reader thread sends the rows
+//! of IDs that never reach a batch (duplicates, invalid, resumed). A
+//! confirmed batch is counted as confirmed (through `on_durable`) only after
+//! its journal record is on the disk.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use crate::ids::IdList;
+use crate::journal::Journal;
+use crate::report::{Outcome, Report, Source};
+
+/// Events waiting for the sink thread; past this, senders wait (bounded
+/// memory when the disk is slow).
+const QUEUE: usize = 1024;
+
+/// The kinds of source an ID can come from, by index; the index is what
+/// travels with each ID.
+#[derive(Debug, Clone, Default)]
+pub struct SourceTable {
+    kinds: Vec<SourceKind>,
+}
+
+/// One source of IDs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceKind {
+    /// ID arguments.
+    Args,
+    /// Standard input.
+    Stdin,
+    /// A file, by the name used in messages.
+    File(String),
+}
+
+impl SourceTable {
+    /// The table for the sources' names in reading order (`arguments`,
+    /// `<stdin>`, or a file name, as [`crate::ids::Opened::name`] gives).
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> SourceTable {
+        let kinds = names
+            .into_iter()
+            .map(|n| match n {
+                "arguments" => SourceKind::Args,
+                "<stdin>" => SourceKind::Stdin,
+                other => SourceKind::File(other.to_string()),
+            })
+            .collect();
+        SourceTable { kinds }
+    }
+
+    /// The index of the source an [`crate::ids::Origin`] names.
+    pub fn index_of(&self, origin: &crate::ids::Origin<'_>) -> u16 {
+        let i = match origin {
+            crate::ids::Origin::Arg(_) => self.kinds.iter().position(|k| *k == SourceKind::Args),
+            crate::ids::Origin::Line { source, .. } => self.kinds.iter().position(|k| match k {
+                SourceKind::Stdin => *source == "<stdin>",
+                SourceKind::File(f) => f == source,
+                SourceKind::Args => false,
+            }),
+        };
+        i.unwrap_or(0) as u16
+    }
+
+    fn source(&self, index: u16, line: u64) -> Source<'_> {
+        match self.kinds.get(index as usize) {
+            Some(SourceKind::File(name)) => Source::File(name, line),
+            Some(SourceKind::Stdin) => Source::Stdin(line),
+            _ => Source::Arg(line),
+        }
+    }
+}
+
+/// The line (or argument number) of an [`crate::ids::Origin`].
+pub fn line_of(origin: &crate::ids::Origin<'_>) -> u64 {
+    match origin {
+        crate::ids::Origin::Arg(n) => *n as u64,
+        crate::ids::Origin::Line { line, .. } => *line,
+    }
+}
+
+/// Where each ID of one batch came from, by its position in the batch as
+/// first made: runs of consecutive lines, so a batch read from one clean
+/// file costs one entry, not one per ID.
+#[derive(Debug, Clone, Default)]
+pub struct Origins {
+    /// (end position, exclusive; source index; line of the run's first ID).
+    runs: Vec<(u32, u16, u64)>,
+}
+
+impl Origins {
+    /// Appends the origin of the next ID.
+    #[inline]
+    pub fn push(&mut self, source: u16, line: u64) {
+        let start = self.start_of_last();
+        if let Some((end, s, first)) = self.runs.last_mut()
+            && *s == source
+            && *first + u64::from(*end - start) == line
+        {
+            *end += 1;
+            return;
+        }
+        let end = self.runs.last().map_or(0, |r| r.0);
+        self.runs.push((end + 1, source, line));
+    }
+
+    fn start_of_last(&self) -> u32 {
+        match self.runs.len() {
+            0 | 1 => 0,
+            n => self.runs[n - 2].0,
+        }
+    }
+
+    /// The source index and line of the ID at `position`.
+    pub fn get(&self, position: usize) -> (u16, u64) {
+        let i = self.runs.partition_point(|r| r.0 as usize <= position);
+        let Some(&(_, source, first)) = self.runs.get(i) else {
+            return (0, 0);
+        };
+        let start = if i == 0 { 0 } else { self.runs[i - 1].0 };
+        (source, first + (position as u64 - u64::from(start)))
+    }
+
+    /// The number of runs (for tests and memory estimates).
+    pub fn runs(&self) -> usize {
+        self.runs.len()
+    }
+}
+
+/// Rows of IDs that never reach a batch, gathered by the reader.
+#[derive(Debug, Default)]
+pub struct ReadRows {
+    bytes: Vec<u8>,
+    rows: Vec<ReadRow>,
+}
+
+#[derive(Debug)]
+struct ReadRow {
+    end: u32,
+    outcome: Outcome,
+    detail: &'static str,
+    source: u16,
+    line: u64,
+}
+
+impl ReadRows {
+    /// Rows gathered before they are sent on.
+    pub const CAPACITY: usize = 1024;
+
+    /// Adds a row.
+    pub fn push(
+        &mut self,
+        id: &[u8],
+        outcome: Outcome,
+        detail: &'static str,
+        source: u16,
+        line: u64,
+    ) {
+        // An invalid line may be long; the row keeps what a person needs.
+        let id = &id[..id.len().min(200)];
+        self.bytes.extend_from_slice(id);
+        self.rows.push(ReadRow {
+            end: self.bytes.len() as u32,
+            outcome,
+            detail,
+            source,
+            line,
+        });
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// What happened to the IDs of one (part of a) batch.
+#[derive(Debug)]
+pub struct Settled {
+    /// The IDs.
+    pub ids: IdList,
+    /// Each ID's position in its batch as first made (`None`: in order).
+    pub positions: Option<Vec<u16>>,
+    /// Where the batch's IDs came from, when a report is written.
+    pub origins: Option<Arc<Origins>>,
+    /// Confirmed, failed or unsent.
+    pub outcome: Outcome,
+    /// The last HTTP status for these IDs.
+    pub status: Option<u16>,
+    /// The reason, if any.
+    pub detail: Arc<str>,
+}
+
+enum Event {
+    Settled(Settled),
+    Read(ReadRows),
+    Finish(Option<u64>),
+}
+
+/// The sender side, held by the ledger and the reader.
+#[derive(Clone)]
+pub struct SinkTx {
+    tx: SyncSender<Event>,
+    reporting: bool,
+}
+
+impl std::fmt::Debug for SinkTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SinkTx")
+            .field("reporting", &self.reporting)
+            .finish()
+    }
+}
+
+impl SinkTx {
+    /// Whether a report is written (so origins are worth carrying).
+    pub fn reporting(&self) -> bool {
+        self.reporting
+    }
+
+    /// Hands over a settlement; false if the sink is gone.
+    pub fn settled(&self, s: Settled) -> bool {
+        self.tx.send(Event::Settled(s)).is_ok()
+    }
+
+    /// Hands over reader rows.
+    pub fn read(&self, rows: ReadRows) {
+        if !rows.is_empty() {
+            let _ = self.tx.send(Event::Read(rows));
+        }
+    }
+}
+
+/// How the sinks ended.
+#[derive(Debug, Default)]
+pub struct SinkEnd {
+    /// The first journal write that failed (the journal stopped there).
+    pub journal_error: Option<String>,
+    /// The first report write that failed.
+    pub report_error: Option<String>,
+    /// Report rows written.
+    pub rows: u64,
+}
+
+/// The sink thread.
+pub struct Sinks {
+    tx: SinkTx,
+    thread: JoinHandle<SinkEnd>,
+}
+
+/// Callbacks into the run, from the sink thread.
+pub struct Hooks {
+    /// `n` confirmed IDs are now durable (journaled), or written.
+    pub on_durable: Box<dyn Fn(u64) + Send>,
+    /// A file write failed: the run should stop.
+    pub on_error: Box<dyn Fn(String) + Send>,
+}
+
+impl Sinks {
+    /// Starts the thread.
+    pub fn start(
+        journal: Option<Journal>,
+        report: Option<Report<BufWriter<File>>>,
+        sources: SourceTable,
+        hooks: Hooks,
+    ) -> std::io::Result<Sinks> {
+        let (tx, rx) = sync_channel(QUEUE);
+        let reporting = report.is_some();
+        let thread = std::thread::Builder::new()
+            .name("tagctl-sinks".into())
+            .spawn(move || sink_loop(rx, journal, report, sources, hooks))?;
+        Ok(Sinks {
+            tx: SinkTx { tx, reporting },
+            thread,
+        })
+    }
+
+    /// A sender for the ledger and the reader.
+    pub fn sender(&self) -> SinkTx {
+        self.tx.clone()
+    }
+
+    /// Finishes: every event sent so far is written; with `Some(unsent)`
+    /// the journal gets its final record. Every other sender must be gone
+    /// (or unused) by now.
+    pub fn close(self, finish: Option<u64>) -> SinkEnd {
+        let _ = self.tx.tx.send(Event::Finish(finish));
+        drop(self.tx);
+        self.thread.join().unwrap_or_default()
+    }
+}
+
+fn sink_loop(
+    rx: Receiver<Event>,
+    mut journal: Option<Journal>,
+    mut report: Option<Report<BufWriter<File>>>,
+    sources: SourceTable,
+    hooks: Hooks,
+) -> SinkEnd {
+    let mut end = SinkEnd::default();
+    let mut finish = None;
+    let fail_report = |report: &mut Option<Report<_>>, end: &mut SinkEnd, e: std::io::Error| {
+        let message = format!(
+            "--report: cannot write: {}",
+            crate::ids::read::io_message(&e)
+        );
+        if end.report_error.is_none() {
+            (hooks.on_error)(message.clone());
+            end.report_error = Some(message);
+        }
+        *report = None;
+    };
+    'run: while let Ok(first) = rx.recv() {
+        let mut pending = 0u64;
+        let mut event = Some(first);
+        // Everything queued now shares one sync.
+        while let Some(e) = event.take().or_else(|| rx.try_recv().ok()) {
+            match e {
+                Event::Finish(f) => {
+                    finish = Some(f);
+                    break;
+                }
+                Event::Read(rows) => {
+                    if let Some(r) = &mut report
+                        && let Err(e) = write_read_rows(r, &rows, &sources)
+                    {
+                        fail_report(&mut report, &mut end, e);
+                    }
+                }
+                Event::Settled(s) => {
+                    if s.outcome == Outcome::Confirmed {
+                        if let Some(j) = &mut journal {
+                            j.add_batch(s.ids.iter());
+                        }
+                        pending += s.ids.len() as u64;
+                    }
+                    if let Some(r) = &mut report
+                        && let Err(e) = write_settled(r, &s, &sources)
+                    {
+                        fail_report(&mut report, &mut end, e);
+                    }
+                }
+            }
+        }
+        if let Some(j) = &mut journal
+            && let Err(e) = j.commit()
+        {
+            let message = format!(
+                "--journal: cannot write: {}",
+                crate::ids::read::io_message(&e)
+            );
+            (hooks.on_error)(message.clone());
+            end.journal_error = Some(message);
+            // What is on the disk ends in a torn record at worst; nothing
+            // more is appended after it.
+            journal = None;
+        }
+        if pending > 0 {
+            // The API confirmed them whether or not the journal could say so.
+            (hooks.on_durable)(pending);
+        }
+        if let Some(r) = &mut report
+            && let Err(e) = r.flush()
+        {
+            fail_report(&mut report, &mut end, e);
+        }
+        if finish.is_some() {
+            break 'run;
+        }
+    }
+    if let (Some(Some(unsent)), Some(j)) = (finish, &mut journal)
+        && let Err(e) = j.finish(unsent)
+        && end.journal_error.is_none()
+    {
+        end.journal_error = Some(format!(
+            "--journal: cannot write: {}",
+            crate::ids::read::io_message(&e)
+        ));
+    }
+    if let Some(r) = &mut report {
+        let _ = r.flush();
+        end.rows = r.rows();
+    }
+    end
+}
+
+fn write_read_rows(
+    report: &mut Report<BufWriter<File>>,
+    rows: &ReadRows,
+    sources: &SourceTable,
+) -> std::io::Result<()> {
+    let mut start = 0;
+    for row in &rows.rows {
+        let id = &rows.bytes[start..row.end as usize];
+        start = row.end as usize;
+        report.row(
+            id,
+            row.outcome,
+            None,
+            row.detail,
+            sources.source(row.source, row.line),
+        )?;
+    }
+    Ok(())
+}
+
+fn write_settled(
+    report: &mut Report<BufWriter<File>>,
+    s: &Settled,
+    sources: &SourceTable,
+) -> std::io::Result<()> {
+    for (i, id) in s.ids.iter().enumerate() {
+        let position = s.positions.as_ref().map_or(i, |p| p[i] as usize);
+        let (source, line) = s.origins.as_ref().map_or((0, 0), |o| o.get(position));
+        report.row(
+            id.as_bytes(),
+            s.outcome,
+            s.status,
+            &s.detail,
+            sources.source(source, line),
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_runs_of_lines() {
+        let mut o = Origins::default();
+        let ids = [(0, 1), (0, 2), (0, 3), (0, 5), (1, 6), (1, 7), (2, 1)];
+        for (s, l) in ids {
+            o.push(s, l);
+        }
+        assert_eq!(o.runs(), 4);
+        for (i, want) in ids.iter().enumerate() {
+            assert_eq!(o.get(i), *want, "position {i}");
+        }
+        let mut clean = Origins::default();
+        for l in 2..1002 {
+            clean.push(0, l);
+        }
+        assert_eq!((clean.runs(), clean.get(999)), (1, (0, 1001)));
+    }
+
+    #[test]
+    fn sources_by_name() {
+        let t = SourceTable::new(["arguments", "<stdin>", "a.csv"]);
+        let line = |source| crate::ids::Origin::Line { source, line: 4 };
+        assert_eq!(t.index_of(&crate::ids::Origin::Arg(3)), 0);
+        assert_eq!(t.index_of(&line("<stdin>")), 1);
+        assert_eq!(t.index_of(&line("a.csv")), 2);
+        assert_eq!(t.source(2, 4).to_string(), "a.csv:4");
+        assert_eq!(t.source(1, 4).to_string(), "stdin:4");
+        assert_eq!(t.source(0, 3).to_string(), "arg:3");
+    }
+}
