@@ -14,9 +14,13 @@ use crate::api::{Action, Client, CredentialArgs, CredentialSource, Endpoint};
 use crate::cli::{Cli, Command, GlobalArgs, JobArgs, OutputFormat};
 use crate::exit::{Exit, Fatal};
 use crate::failed_ids::FailedIds;
+use crate::ids::IdSet;
 use crate::ids::{self, InputSpec};
+use crate::journal::sink::{Hooks, SinkEnd, Sinks, SourceTable};
+use crate::journal::{self, Journal};
 use crate::ledger::Ledger;
 use crate::progress::{Reporter, Verbosity};
+use crate::report::Report;
 use crate::runner::{self, Backoff, DryRunOutput, JobConfig, Stop, StopReason};
 use crate::summary::Summary;
 
@@ -94,6 +98,10 @@ struct Prepared {
     client: Client,
     sources: Vec<ids::Opened>,
     failed_ids: Option<FailedIds>,
+    journal: Option<Journal>,
+    report: Option<Report<std::io::BufWriter<std::fs::File>>>,
+    /// The IDs the resumed journal confirmed.
+    preloaded: Option<IdSet>,
 }
 
 /// Everything that can fail before a request, in the order a user fixes it.
@@ -160,6 +168,11 @@ fn prepare(
         .map(|path| FailedIds::open(path, &spec.files, stdin_read))
         .transpose()?;
     let sources = ids::open(&spec, &mut |w| reporter.warn(&w))?;
+    let journal_job = journal::Job {
+        action: action.name().into(),
+        tag: job.tag.clone(),
+        endpoint: endpoint.display(),
+    };
     let client = Client::new(
         endpoint,
         action,
@@ -167,11 +180,85 @@ fn prepare(
         Duration::from_secs_f64(job.timeout),
         job.concurrency as usize,
     )?;
+    // Last, once nothing else can fail: opening a journal may start it
+    // afresh, and a report file is created empty.
+    let (journal, preloaded) = match &job.journal {
+        Some(path) => open_journal(path, &journal_job, job.dry_run, reporter)?,
+        None => (None, None),
+    };
+    let report = job
+        .report
+        .as_ref()
+        .map(|path| {
+            std::fs::File::create(path)
+                .and_then(|f| Report::new(std::io::BufWriter::new(f)))
+                .map_err(|e| {
+                    Fatal::usage(format!(
+                        "--report: cannot write {}: {}",
+                        path.display(),
+                        ids::read::io_message(&e)
+                    ))
+                })
+        })
+        .transpose()?;
     Ok(Prepared {
         client,
         sources,
         failed_ids,
+        journal,
+        report,
+        preloaded,
     })
+}
+
+/// Opens `--journal` (only reads it for a dry run) and loads the IDs it
+/// confirmed into the set that de-duplication will use.
+fn open_journal(
+    path: &std::path::Path,
+    job: &journal::Job,
+    dry_run: bool,
+    reporter: &Reporter,
+) -> Result<(Option<Journal>, Option<IdSet>), Fatal> {
+    // About 16 bytes per journaled ID: sized once, not grown by rehashing.
+    let guess = std::fs::metadata(path).map_or(0, |m| m.len() / 16);
+    let mut set = IdSet::with_capacity(guess.min(50_000_000) as usize);
+    let mut add = |id: &[u8]| {
+        if ids::check_id(id).is_ok() {
+            set.preload(id);
+        }
+    };
+    let fail = |e: String| Fatal::usage(format!("--journal {} {e}", path.display()));
+    let (journal, started) = if dry_run {
+        (None, journal::peek(path, job, &mut add).map_err(fail)?)
+    } else {
+        let opened = Journal::open(path, job, unix_now(), &mut add).map_err(fail)?;
+        if opened.scan.torn && opened.resumed_from.is_some() {
+            reporter.warn(&format!(
+                "--journal {}: its last record was cut short (the run was killed while writing it); ignored",
+                path.display()
+            ));
+        }
+        (Some(opened.journal), opened.resumed_from)
+    };
+    let Some(started) = started else {
+        // Empty or complete: nothing to skip.
+        return Ok((journal, None));
+    };
+    reporter.note(&format!(
+        "resuming: {} already confirmed by the run started {}",
+        match set.len() {
+            1 => "1 ID".to_string(),
+            n => format!("{} IDs", journal::thousands(n as u64)),
+        },
+        journal::format_utc(started)
+    ));
+    Ok((journal, Some(set)))
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn execute(
@@ -216,6 +303,38 @@ fn execute(
     }
     let ledger = Ledger::new();
     let (stop, abort) = (Stop::new(), Stop::new());
+    if let Some(set) = prepared.preloaded {
+        ledger.set_preloaded(set);
+    }
+    let sinks = if prepared.journal.is_some() || prepared.report.is_some() {
+        let table = SourceTable::new(prepared.sources.iter().map(ids::Opened::name));
+        let hooks = Hooks {
+            on_durable: {
+                let ledger = Arc::clone(&ledger);
+                Box::new(move |n| ledger.durable(n))
+            },
+            on_error: {
+                let (stop, reporter) = (stop.clone(), Arc::clone(&reporter));
+                Box::new(move |message: String| {
+                    if stop.request(StopReason::Fatal(message.clone())) {
+                        reporter.error(&format!("{message}; stopping"), &[]);
+                    }
+                })
+            },
+        };
+        match Sinks::start(prepared.journal, prepared.report, table, hooks) {
+            Ok(sinks) => {
+                ledger.attach(sinks.sender());
+                Some(sinks)
+            }
+            Err(e) => {
+                reporter.error(&format!("cannot start: {e}"), &[]);
+                return Exit::Usage;
+            }
+        }
+    } else {
+        None
+    };
     let end = runtime.block_on(async {
         tokio::spawn(watch_signals(
             stop.clone(),
@@ -233,7 +352,26 @@ fn execute(
         )
         .await
     });
+    // Every settlement written (and confirmed ones counted) before the
+    // counts are read.
+    let sink_end = sinks.map(|sinks| {
+        ledger.detach();
+        let whole = !end.input_unread && end.read_error.is_none() && !job.dry_run;
+        let ledger = Arc::clone(&ledger);
+        sinks.close(Box::new(move || {
+            let c = ledger.counts();
+            let left = c.failed + c.unsent + c.pending();
+            // A journal with IDs still unread must stay unfinished.
+            (whole || left > 0).then_some(left)
+        }))
+    });
+    let sink_end = sink_end.unwrap_or_default();
     reporter.finish();
+    if let Some(e) = &sink_end.journal_error
+        && end.stop.is_none()
+    {
+        reporter.error(e, &[]);
+    }
     if let Some(e) = &end.read_error {
         reporter.error(&e.to_string(), &[]);
     }
@@ -284,11 +422,17 @@ fn execute(
     } else if !global.quiet {
         let _ = write!(std::io::stdout().lock(), "{}", summary.to_text());
     }
+    let lost = failed_ids_lost || sink_lost(&sink_end);
     match summary.exit() {
         // The leftovers could not be saved: never report that as success.
-        Exit::Success if failed_ids_lost => Exit::Incomplete,
+        Exit::Success if lost => Exit::Incomplete,
         exit => exit,
     }
+}
+
+/// Whether the journal or the report could not be written in full.
+fn sink_lost(end: &SinkEnd) -> bool {
+    end.journal_error.is_some() || end.report_error.is_some()
 }
 
 /// First Ctrl-C / SIGTERM: stop sending, finish what is in flight. Second:

@@ -43,6 +43,7 @@ struct JsonSummary<'a> {
     duplicates: u64,
     invalid: u64,
     confirmed: u64,
+    resumed: u64,
     failed: u64,
     unsent: u64,
     requests: u64,
@@ -101,6 +102,7 @@ impl Summary {
             duplicates: c.duplicates,
             invalid: c.invalid,
             confirmed: c.confirmed,
+            resumed: c.resumed,
             failed: c.failed,
             unsent: c.unsent,
             requests: c.requests,
@@ -158,8 +160,13 @@ impl Summary {
                 plural(c.requests, "request", "requests"),
             )
         };
+        let resumed = if c.resumed > 0 {
+            format!(" (resumed {})", c.resumed)
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "  read {}, duplicates {}, invalid {}, confirmed {}, failed {}, unsent {}\n",
+            "  read {}, duplicates {}, invalid {}, confirmed {}{resumed}, failed {}, unsent {}\n",
             c.ids_read, c.duplicates, c.invalid, c.confirmed, c.failed, c.unsent
         ));
         out.push_str(&format!(

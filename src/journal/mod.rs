@@ -149,7 +149,7 @@ pub enum ScanError {
     #[error("is damaged at byte {0} (a bad record before the last one)")]
     Damaged(u64),
     /// Reading failed.
-    #[error("{0}")]
+    #[error("cannot be read: {0}")]
     Io(String),
 }
 
@@ -292,7 +292,7 @@ impl Journal {
             .create(true)
             .truncate(false)
             .open(path)
-            .map_err(|e| crate::ids::read::io_message(&e))?;
+            .map_err(|e| format!("cannot be opened: {}", crate::ids::read::io_message(&e)))?;
         let is_file = file.metadata().map(|m| m.is_file()).unwrap_or(false);
         let scan = if is_file {
             scan(BufReader::with_capacity(1 << 20, &mut file), job, on_id)
@@ -306,7 +306,7 @@ impl Journal {
                 ids: 0,
             }
         };
-        let io = |e: io::Error| crate::ids::read::io_message(&e);
+        let io = |e: io::Error| format!("cannot be written: {}", crate::ids::read::io_message(&e));
         let mut journal = Journal {
             file,
             buf: Vec::with_capacity(1 << 16),
@@ -379,6 +379,30 @@ impl Journal {
         encode(b'F', &payload, &mut self.buf);
         self.commit()
     }
+}
+
+/// Reads a journal without changing it (for `--dry-run`): `Some(started)`
+/// when a run of `job` would be resumed; its IDs go to `on_id`.
+pub fn peek(path: &Path, job: &Job, on_id: &mut dyn FnMut(&[u8])) -> Result<Option<u64>, String> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(format!(
+                "cannot be read: {}",
+                crate::ids::read::io_message(&e)
+            ));
+        }
+    };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Ok(None);
+    }
+    let scan =
+        scan(BufReader::with_capacity(1 << 20, file), job, on_id).map_err(|e| e.to_string())?;
+    Ok(match scan.state {
+        State::Unfinished { started } => Some(started),
+        State::Empty | State::Complete => None,
+    })
 }
 
 /// `2026-12-01 14:02 UTC` for a Unix time, for the resume line.
@@ -647,7 +671,7 @@ mod tests {
     #[test]
     fn a_full_disk_fails_at_open() {
         let e = Journal::open(Path::new("/dev/full"), &job("VIP"), 1, &mut |_| {}).unwrap_err();
-        assert_eq!(e, "No space left on device");
+        assert_eq!(e, "cannot be written: No space left on device");
     }
 
     #[test]

@@ -205,8 +205,12 @@ pub struct Settled {
 enum Event {
     Settled(Settled),
     Read(ReadRows),
-    Finish(Option<u64>),
+    Finish(FinishFn),
 }
+
+/// Asked once every earlier event is written: `Some(unsent)` for the
+/// journal's final record, `None` to leave it unfinished.
+pub type FinishFn = Box<dyn FnOnce() -> Option<u64> + Send>;
 
 /// The sender side, held by the ledger and the reader.
 #[derive(Clone)]
@@ -291,10 +295,10 @@ impl Sinks {
         self.tx.clone()
     }
 
-    /// Finishes: every event sent so far is written; with `Some(unsent)`
-    /// the journal gets its final record. Every other sender must be gone
-    /// (or unused) by now.
-    pub fn close(self, finish: Option<u64>) -> SinkEnd {
+    /// Finishes: every event sent so far is written, then `finish` says
+    /// what the journal's final record is. Later events are lost, so every
+    /// other sender should be done by now.
+    pub fn close(self, finish: FinishFn) -> SinkEnd {
         let _ = self.tx.tx.send(Event::Finish(finish));
         drop(self.tx);
         self.thread.join().unwrap_or_default()
@@ -379,7 +383,8 @@ fn sink_loop(
             break 'run;
         }
     }
-    if let (Some(Some(unsent)), Some(j)) = (finish, &mut journal)
+    let unsent = finish.and_then(|f: FinishFn| f());
+    if let (Some(unsent), Some(j)) = (unsent, &mut journal)
         && let Err(e) = j.finish(unsent)
         && end.journal_error.is_none()
     {

@@ -22,8 +22,10 @@ use tokio::task::JoinSet;
 use crate::api::Client;
 use crate::ids::read::estimate_records;
 use crate::ids::{Filter, IdList, Opened, ReadError, Verdict, read_all, validate::printable};
+use crate::journal::sink::{Origins, ReadRows, SourceTable, line_of};
 use crate::ledger::{Batch, Ledger};
 use crate::progress::Reporter;
+use crate::report::Outcome;
 pub use backoff::Backoff;
 pub use gate::Gate;
 pub use stop::{Stop, StopReason};
@@ -297,10 +299,19 @@ fn print_dry_run(shared: &Shared, batch: &Batch, out: DryRunOutput) {
 /// The reader thread: validate, de-duplicate, batch, send down the channel.
 fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Result<(), ReadError> {
     let size = shared.config.batch_size;
-    let mut filter = Filter::with_expected(shared.config.dedupe, estimate_records(&sources));
-    let mut current = IdList::with_capacity(size);
-    let (mut read, mut duplicates, mut invalid) = (0u64, 0u64, 0u64);
     let ledger = &shared.ledger;
+    let mut filter = match ledger.take_preloaded() {
+        Some(set) => Filter::resuming(shared.config.dedupe, set),
+        None => Filter::with_expected(shared.config.dedupe, estimate_records(&sources)),
+    };
+    let mut current = IdList::with_capacity(size);
+    let (mut read, mut duplicates, mut invalid, mut resumed) = (0u64, 0u64, 0u64, 0u64);
+    // With --report: where each ID came from, and the rows of IDs that
+    // never reach a batch.
+    let sink = ledger.sink().filter(|s| s.reporting());
+    let table = SourceTable::new(sources.iter().map(Opened::name));
+    let mut origins = sink.as_ref().map(|_| Origins::default());
+    let mut rows = ReadRows::default();
     let mut records = 0u64;
     let result = read_all(sources, &mut |origin, raw| {
         read += 1;
@@ -308,21 +319,49 @@ fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Resul
         if records.is_multiple_of(PROGRESS_EVERY) {
             shared.progress.store(records, Ordering::Relaxed);
         }
-        match filter.judge(raw) {
+        let verdict = filter.judge(raw);
+        if let Some(sink) = &sink {
+            let (index, line) = (table.index_of(&origin), line_of(&origin));
+            let field = match raw {
+                crate::ids::Raw::Field(f) => f,
+                _ => b"",
+            };
+            match verdict {
+                Verdict::New(_) => origins.get_or_insert_default().push(index, line),
+                Verdict::Duplicate => rows.push(field, Outcome::Duplicate, "", index, line),
+                Verdict::Resumed(_) => rows.push(
+                    field,
+                    Outcome::Resumed,
+                    "confirmed by the run the journal records",
+                    index,
+                    line,
+                ),
+                Verdict::Invalid(why) => {
+                    rows.push(field, Outcome::Invalid, why.reason(), index, line)
+                }
+            }
+            if rows.len() >= ReadRows::CAPACITY {
+                sink.read(std::mem::take(&mut rows));
+            }
+        }
+        match verdict {
             Verdict::New(id) => {
                 current.push(id);
                 if current.len() == size {
                     ledger.read(read, duplicates, invalid);
-                    (read, duplicates, invalid) = (0, 0, 0);
-                    let batch =
-                        ledger.batch(std::mem::replace(&mut current, IdList::with_capacity(size)));
+                    ledger.resumed(resumed);
+                    (read, duplicates, invalid, resumed) = (0, 0, 0, 0);
+                    let batch = ledger.batch_from(
+                        std::mem::replace(&mut current, IdList::with_capacity(size)),
+                        origins.as_mut().map(std::mem::take),
+                    );
                     if tx.blocking_send(batch).is_err() {
                         return ControlFlow::Break(());
                     }
                 }
             }
             Verdict::Duplicate => duplicates += 1,
-            Verdict::Resumed(_) => todo!("resume"),
+            Verdict::Resumed(_) => resumed += 1,
             Verdict::Invalid(why) => {
                 invalid += 1;
                 let shown = match raw {
@@ -340,8 +379,12 @@ fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Resul
         ControlFlow::Continue(())
     });
     ledger.read(read, duplicates, invalid);
+    ledger.resumed(resumed);
+    if let Some(sink) = &sink {
+        sink.read(rows);
+    }
     if !current.is_empty() {
-        let _ = tx.blocking_send(ledger.batch(current));
+        let _ = tx.blocking_send(ledger.batch_from(current, origins));
     }
     result
 }

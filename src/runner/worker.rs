@@ -112,6 +112,10 @@ async fn send_until_settled(
         if let Some(problem) = reply.outcome.problem() {
             // Every problem met, overcome or not, for the summary.
             ledger.problem(problem);
+            batch.note(
+                reply.status,
+                problem.detail.as_deref().unwrap_or(&problem.title),
+            );
         }
         let attempt = retries + 1;
         match &reply.outcome {
@@ -288,8 +292,15 @@ fn isolate(batch: Batch, problem: &Problem, shared: &Shared) -> Option<Vec<Batch
             );
         }
         let indices: Vec<usize> = named.iter().map(|(i, _)| *i).collect();
-        let (bad, rest) = batch.pick(&indices);
-        bad.fail();
+        let (mut bad, rest) = batch.pick(&indices);
+        // One by one, so that each carries its own reason.
+        for (_, message) in &named {
+            let (mut one, others) = bad.pick(&[0]);
+            one.note(Some(422), or_title(message, problem));
+            one.fail();
+            bad = others;
+        }
+        drop(bad);
         return (!rest.is_empty()).then(|| vec![rest]);
     }
     if batch.len() == 1 {
@@ -306,6 +317,8 @@ fn isolate(batch: Batch, problem: &Problem, shared: &Shared) -> Option<Vec<Batch
             ),
             &[],
         );
+        let mut batch = batch;
+        batch.note(Some(422), or_title(message, problem));
         batch.fail();
         return None;
     }
