@@ -193,7 +193,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__tag)
-            opts="-f -q -v -h --ids-file --format --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
+            opts="-f -q -v -h --ids-file --format --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --journal --report --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -236,6 +236,14 @@ _tagctl() {
                     return 0
                     ;;
                 --failed-ids)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --journal)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -271,7 +279,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__untag)
-            opts="-f -q -v -h --ids-file --format --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
+            opts="-f -q -v -h --ids-file --format --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --journal --report --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -314,6 +322,14 @@ _tagctl() {
                     return 0
                     ;;
                 --failed-ids)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --journal)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

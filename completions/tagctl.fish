@@ -53,6 +53,8 @@ complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l max-retries -d 'Re
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l timeout -d 'Timeout of one request, in seconds' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l max-wait -d 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unsent' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l failed-ids -d 'Write every valid ID that was not confirmed to this file, one per line' -r -F
+complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l journal -d 'Record the job and every confirmed batch here (synced to disk); rerun the same command after a crash to skip what it confirmed' -r -F
+complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l report -d 'Write every ID\'s fate as CSV: customerId,outcome,status,detail,source' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l api-key -d 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l api-key-file -d 'Read the API key from a file (its first line, trimmed)' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l jwt -d 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]' -r
@@ -80,6 +82,8 @@ complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l max-retries -d '
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l timeout -d 'Timeout of one request, in seconds' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l max-wait -d 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unsent' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l failed-ids -d 'Write every valid ID that was not confirmed to this file, one per line' -r -F
+complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l journal -d 'Record the job and every confirmed batch here (synced to disk); rerun the same command after a crash to skip what it confirmed' -r -F
+complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l report -d 'Write every ID\'s fate as CSV: customerId,outcome,status,detail,source' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l api-key -d 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l api-key-file -d 'Read the API key from a file (its first line, trimmed)' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l jwt -d 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]' -r

@@ -21,7 +21,7 @@ use crate::journal::{self, Journal};
 use crate::ledger::Ledger;
 use crate::progress::{Reporter, Verbosity};
 use crate::report::Report;
-use crate::runner::{self, Backoff, DryRunOutput, JobConfig, Stop, StopReason};
+use crate::runner::{self, Backoff, DryRunOutput, JobConfig, Policy, Stop, StopReason};
 use crate::summary::Summary;
 
 /// The program: parses `args` and runs. `main.rs` is only this call.
@@ -261,6 +261,25 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// The runner's knobs from the command line.
+fn job_config(job: &JobArgs, json: bool) -> JobConfig {
+    JobConfig {
+        batch_size: job.batch_size as usize,
+        concurrency: job.concurrency as usize,
+        policy: Policy {
+            max_retries: job.max_retries,
+            max_wait: Duration::from_secs_f64(job.max_wait),
+            backoff: Backoff::default(),
+        },
+        dedupe: !job.no_dedupe,
+        dry_run: job.dry_run.then_some(if json {
+            DryRunOutput::Stderr
+        } else {
+            DryRunOutput::Stdout
+        }),
+    }
+}
+
 fn execute(
     global: &GlobalArgs,
     job: JobArgs,
@@ -269,19 +288,7 @@ fn execute(
     reporter: Arc<Reporter>,
 ) -> Exit {
     let json = global.output == OutputFormat::Json;
-    let config = JobConfig {
-        batch_size: job.batch_size as usize,
-        concurrency: job.concurrency as usize,
-        max_retries: job.max_retries,
-        max_wait: Duration::from_secs_f64(job.max_wait),
-        dedupe: !job.no_dedupe,
-        dry_run: job.dry_run.then_some(if json {
-            DryRunOutput::Stderr
-        } else {
-            DryRunOutput::Stdout
-        }),
-        backoff: Backoff::default(),
-    };
+    let config = job_config(&job, json);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -381,12 +388,7 @@ fn execute(
             &[],
         );
     }
-    let mut counts = ledger.counts();
-    if counts.pending() > 0 {
-        // Only after an abort: batches still with the reader thread. They
-        // were never sent.
-        counts.unsent += counts.pending();
-    }
+    let counts = ledger.close();
     let mut failed_ids_lost = false;
     if let Some(file) = failed_ids {
         let unread = end.input_unread || end.read_error.is_some();
@@ -408,26 +410,23 @@ fn execute(
         dry_run: job.dry_run,
         stop: end.stop.clone(),
         read_error: end.read_error.as_ref().map(ToString::to_string),
+        // A journal or report that could not be written is never success either.
+        failed_ids_lost: failed_ids_lost || sink_lost(&sink_end),
     };
     runtime.shutdown_timeout(Duration::from_millis(100));
-    if counts.ids_read == 0 && end.read_error.is_none() && end.stop.is_none() {
+    if summary.no_input() {
         reporter.error(
             "no customer IDs in the input (it was empty or only blank lines)",
             &[],
         );
-        return Exit::Usage;
+        return summary.exit();
     }
     if json {
         let _ = writeln!(std::io::stdout().lock(), "{}", summary.to_json());
     } else if !global.quiet {
         let _ = write!(std::io::stdout().lock(), "{}", summary.to_text());
     }
-    let lost = failed_ids_lost || sink_lost(&sink_end);
-    match summary.exit() {
-        // The leftovers could not be saved: never report that as success.
-        Exit::Success if lost => Exit::Incomplete,
-        exit => exit,
-    }
+    summary.exit()
 }
 
 /// Whether the journal or the report could not be written in full.

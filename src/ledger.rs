@@ -12,7 +12,7 @@
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::api::Problem;
 use crate::ids::list::split_picked;
@@ -38,6 +38,9 @@ pub struct Ledger {
     isolation_requests: AtomicU64,
     next_seq: AtomicU64,
     resumed: AtomicU64,
+    /// Set by [`Ledger::close`]: what settles after it was already counted.
+    /// Settlements hold it for reading, so none straddles the close.
+    closed: RwLock<bool>,
     unconfirmed: Mutex<Vec<Unconfirmed>>,
     problems: Mutex<Vec<(Problem, u64)>>,
     /// The `--journal` / `--report` sink: settlements go there too.
@@ -255,6 +258,18 @@ impl Ledger {
         }
     }
 
+    /// Ends the run's accounting and returns the final counts. Batches not
+    /// settled by now (still with a reader thread that was left behind after
+    /// an abort) were never sent: they are counted as unsent here, and
+    /// anything that settles later changes nothing.
+    pub fn close(&self) -> Counts {
+        let mut closed = self.closed.write().unwrap_or_else(|p| p.into_inner());
+        *closed = true;
+        let pending = self.counts().pending();
+        self.unsent.fetch_add(pending, Relaxed);
+        self.counts()
+    }
+
     /// Writes every unconfirmed ID, in input order, one per line.
     pub fn write_unconfirmed(&self, out: &mut impl Write) -> std::io::Result<()> {
         let mut lists = std::mem::take(&mut *lock(&self.unconfirmed));
@@ -275,6 +290,10 @@ impl Ledger {
         bucket: Bucket,
         note: &Note,
     ) {
+        let closed = self.closed.read().unwrap_or_else(|p| p.into_inner());
+        if *closed {
+            return;
+        }
         let n = ids.len() as u64;
         if n > 0
             && let Some(sink) = &*lock(&self.sink)
@@ -538,6 +557,20 @@ mod tests {
         let mut out = Vec::new();
         ledger.write_unconfirmed(&mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "c\nd\nf\nh\ni\nj\nk\n");
+    }
+
+    #[test]
+    fn closing_counts_what_is_still_pending_as_unsent_once() {
+        let ledger = Ledger::new();
+        ledger.read(3, 0, 0);
+        ledger.batch(list(&["a"])).confirm();
+        let stuck = ledger.batch(list(&["b", "c"]));
+        let c = ledger.close();
+        assert_eq!((c.confirmed, c.unsent, c.pending()), (1, 2, 0));
+        assert!(c.balanced());
+        // Settling after the close changes nothing.
+        drop(stuck);
+        assert_eq!(ledger.counts(), c);
     }
 
     #[test]

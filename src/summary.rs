@@ -26,6 +26,8 @@ pub struct Summary {
     pub stop: Option<StopReason>,
     /// The input broke mid-run.
     pub read_error: Option<String>,
+    /// `--failed-ids` could not be written: the leftovers are not saved.
+    pub failed_ids_lost: bool,
 }
 
 #[derive(Serialize)]
@@ -58,9 +60,18 @@ struct JsonSummary<'a> {
 }
 
 impl Summary {
+    /// The input held no ID at all (and did not break, and nobody stopped
+    /// the run): a usage error, not an empty success.
+    pub fn no_input(&self) -> bool {
+        self.counts.ids_read == 0 && self.read_error.is_none() && self.stop.is_none()
+    }
+
     /// The exit code the contract gives this outcome.
     pub fn exit(&self) -> Exit {
         let c = &self.counts;
+        if self.no_input() {
+            return Exit::Usage;
+        }
         match &self.stop {
             Some(StopReason::Interrupted) => return Exit::Interrupted,
             Some(StopReason::Unauthorized) => return Exit::Auth,
@@ -76,7 +87,9 @@ impl Summary {
                 Exit::Success
             };
         }
-        if c.invalid + c.failed + c.unsent > 0 || self.read_error.is_some() {
+        // Leftovers that could not be saved are never reported as success.
+        if c.invalid + c.failed + c.unsent > 0 || self.read_error.is_some() || self.failed_ids_lost
+        {
             Exit::Incomplete
         } else {
             Exit::Success

@@ -85,6 +85,16 @@ impl Outcome {
             Outcome::Confirmed | Outcome::Redirect { .. } => None,
         }
     }
+
+    /// Whether the server may have acted on the request. A refusal (429,
+    /// 401/403, 422) did nothing, so IDs left behind after one are unsent,
+    /// not failed.
+    pub fn may_have_applied(&self) -> bool {
+        !matches!(
+            self,
+            Outcome::RateLimited(_) | Outcome::Unauthorized(_) | Outcome::Invalid(_)
+        )
+    }
 }
 
 /// The rate-limit headers every response may carry.

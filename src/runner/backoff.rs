@@ -4,8 +4,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use backon::BackoffBuilder;
-
 use crate::api::{RetryAfter, TimeHints};
 
 /// A reset further ahead than this is taken for garbage (a millisecond
@@ -43,16 +41,8 @@ impl Default for Backoff {
 impl Backoff {
     /// The ceiling before the `retry`-th retry (0-based): `min(cap, base·2^retry)`.
     pub fn ceiling(&self, retry: u32) -> Duration {
-        backon::ExponentialBuilder::new()
-            .with_min_delay(self.base)
-            .with_max_delay(self.cap)
-            .with_factor(2.0)
-            .without_max_times()
-            .build()
-            .nth(retry as usize)
-            // backon computes in f32; whole milliseconds are plenty.
-            .map(|d| Duration::from_millis((d.as_secs_f64() * 1000.0).round() as u64))
-            .unwrap_or(self.cap)
+        let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.cap)
     }
 
     /// At least half the ceiling, at most all of it ("equal jitter"): for a
@@ -64,11 +54,15 @@ impl Backoff {
 
     /// The delay before the `retry`-th retry: uniform in `[0, ceiling]`
     /// ("full jitter"), so that many clients hit by the same outage do not
-    /// return in step. backon's own jitter adds to the delay instead of
-    /// spreading it, hence this line.
+    /// return in step.
     pub fn delay(&self, retry: u32) -> Duration {
+        self.delay_at(retry, fastrand::f64())
+    }
+
+    /// [`Backoff::delay`] for a given `jitter` in `[0, 1)`: the pure part.
+    pub fn delay_at(&self, retry: u32, jitter: f64) -> Duration {
         self.ceiling(retry)
-            .mul_f64(fastrand::f64())
+            .mul_f64(jitter.clamp(0.0, 1.0))
             .max(Duration::from_millis(10))
     }
 }

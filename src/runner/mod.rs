@@ -1,12 +1,15 @@
 //! The batch runner: a reader thread turns the input into batches while up to
-//! `--concurrency` workers send them, all behind one rate-limit [`gate`].
+//! `--concurrency` workers send them, all behind one [`pacing`] gate. What to
+//! do about each reply is [`decide`]d by a pure function; the workers only
+//! carry it out.
 //!
 //! The stages are joined by a bounded channel, so the first request leaves as
 //! soon as the first batch is full, and memory does not grow with the input
 //! (beyond the de-duplication set).
 
 pub mod backoff;
-pub mod gate;
+pub mod decide;
+pub mod pacing;
 pub mod stop;
 mod worker;
 
@@ -27,7 +30,8 @@ use crate::ledger::{Batch, Ledger};
 use crate::progress::Reporter;
 use crate::report::Outcome;
 pub use backoff::Backoff;
-pub use gate::Gate;
+pub use decide::{Decision, Policy, decide};
+pub use pacing::Pacing;
 pub use stop::{Stop, StopReason};
 
 /// After a second Ctrl-C, how long the reader may go on counting the rest
@@ -47,16 +51,12 @@ pub struct JobConfig {
     pub batch_size: usize,
     /// Requests in flight at once.
     pub concurrency: usize,
-    /// Retries of one batch.
-    pub max_retries: u32,
-    /// The longest single rate-limit wait.
-    pub max_wait: Duration,
+    /// Retries, the longest wait, backoff: what [`decide`] needs.
+    pub policy: Policy,
     /// Drop repeated IDs.
     pub dedupe: bool,
     /// Print the requests instead of sending them.
     pub dry_run: Option<DryRunOutput>,
-    /// Backoff for retries without a server-given time.
-    pub backoff: Backoff,
 }
 
 /// Where a dry run prints its requests.
@@ -87,7 +87,7 @@ pub struct RunEnd {
 /// Everything a worker needs, shared.
 pub(crate) struct Shared {
     pub client: Client,
-    pub gate: Gate,
+    pub pacing: Pacing,
     pub stop: Stop,
     pub ledger: Arc<Ledger>,
     pub reporter: Arc<Reporter>,
@@ -111,14 +111,14 @@ pub async fn run(
     let start = Instant::now();
     let shared = Arc::new(Shared {
         client,
-        gate: Gate::new(),
+        pacing: Pacing::new(),
         stop,
         ledger,
         reporter,
         config,
         progress: Default::default(),
     });
-    let (tx, mut rx) = mpsc::channel::<Batch>(shared.config.concurrency * 2);
+    let (tx, rx) = mpsc::channel::<Batch>(shared.config.concurrency * 2);
     let reading_done = Arc::new(AtomicBool::new(false));
     let feeder = {
         let (shared, done) = (Arc::clone(&shared), Arc::clone(&reading_done));
@@ -151,43 +151,14 @@ pub async fn run(
                 shared.reporter.update(
                     &counts,
                     done.load(Ordering::Relaxed),
-                    shared.gate.paused_for(),
+                    shared.pacing.paused_for(),
                 );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         })
     });
 
-    let mut tasks = JoinSet::new();
-    let finished = tokio::select! {
-        unread = async {
-            dispatch(&shared, &mut rx, &mut tasks).await;
-            let unread = drain(&shared, &mut rx, Drain::WhileReading).await;
-            while tasks.join_next().await.is_some() {}
-            unread
-        } => Some(unread),
-        _ = abort.wait() => None,
-    };
-    let aborted = finished.is_none();
-    let mut input_unread = finished.unwrap_or(false);
-    if aborted {
-        // Abandon what is in flight: the batches are dropped, and settle as
-        // failed (sent, fate unknown) or unsent.
-        tasks.shutdown().await;
-        input_unread = drain(&shared, &mut rx, Drain::For(ABORT_READ_GRACE)).await;
-    }
-    rx.close();
-    while let Ok(batch) = rx.try_recv() {
-        batch.leave_unsent();
-    }
-    // A batch the reader was handing over settles as soon as it sees the
-    // channel closed.
-    for _ in 0..20 {
-        if reading_done.load(Ordering::SeqCst) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let (aborted, input_unread) = send_all(&shared, rx, &abort, &reading_done).await;
     if let Some(ticker) = ticker {
         ticker.abort();
     }
@@ -203,6 +174,48 @@ pub async fn run(
         read_error,
         elapsed: start.elapsed(),
     }
+}
+
+/// Sends every batch the reader makes, until the input ends, the run stops
+/// or `abort` cuts it short; then settles whatever is left. Returns whether
+/// it was aborted, and whether the reader had to be left behind.
+async fn send_all(
+    shared: &Arc<Shared>,
+    mut rx: mpsc::Receiver<Batch>,
+    abort: &Stop,
+    reading_done: &AtomicBool,
+) -> (bool, bool) {
+    let mut tasks = JoinSet::new();
+    let finished = tokio::select! {
+        unread = async {
+            dispatch(shared, &mut rx, &mut tasks).await;
+            let unread = drain(shared, &mut rx, Drain::WhileReading).await;
+            while tasks.join_next().await.is_some() {}
+            unread
+        } => Some(unread),
+        _ = abort.wait() => None,
+    };
+    let aborted = finished.is_none();
+    let mut input_unread = finished.unwrap_or(false);
+    if aborted {
+        // Abandon what is in flight: the batches are dropped, and settle as
+        // failed (sent, fate unknown) or unsent.
+        tasks.shutdown().await;
+        input_unread = drain(shared, &mut rx, Drain::For(ABORT_READ_GRACE)).await;
+    }
+    rx.close();
+    while let Ok(batch) = rx.try_recv() {
+        batch.leave_unsent();
+    }
+    // A batch the reader was handing over settles as soon as it sees the
+    // channel closed.
+    for _ in 0..20 {
+        if reading_done.load(Ordering::SeqCst) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    (aborted, input_unread)
 }
 
 /// Hands batches to workers, at most `concurrency` at a time, until the

@@ -6,13 +6,14 @@ use std::time::Duration;
 use crate::support::*;
 
 /// The contract's summary fields, and the extras the README documents.
-const CONTRACT_FIELDS: [&str; 13] = [
+const CONTRACT_FIELDS: [&str; 14] = [
     "action",
     "tag",
     "ids_read",
     "duplicates",
     "invalid",
     "confirmed",
+    "resumed",
     "failed",
     "unsent",
     "requests",

@@ -1,0 +1,711 @@
+//! What to do about a reply: one pure function, [`decide`], from a
+//! classified reply, the attempt and the policy to a [`Decision`]. The worker
+//! only carries decisions out (sending, sleeping, settling, printing), so the
+//! whole policy is tested as a table, without a server or a clock.
+
+use std::time::{Duration, SystemTime};
+
+use super::backoff::{Backoff, WaitSource, server_wait};
+use super::stop::StopReason;
+use crate::api::{Outcome, Problem, Reply};
+use crate::ids::IdList;
+
+/// Statuses that no later batch would fare better with: the endpoint or the
+/// request shape is wrong for every batch.
+const FATAL_STATUSES: [u16; 5] = [400, 404, 405, 410, 415];
+
+/// The knobs that shape decisions.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Retries of one batch after 429, 5xx, timeouts or connection errors.
+    pub max_retries: u32,
+    /// The longest single rate-limit wait; past it the run stops.
+    pub max_wait: Duration,
+    /// Backoff for retries without a server-given time.
+    pub backoff: Backoff,
+}
+
+/// The batch a reply answers.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    /// The batch's number, for messages.
+    pub seq: u64,
+    /// Its IDs (a part of the batch while isolating 422s).
+    pub ids: &'a IdList,
+    /// Retries of these IDs so far (0 on the first request).
+    pub retries: u32,
+}
+
+/// What the caller knows that the reply does not: the facts that make
+/// [`decide`] pure.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts {
+    /// The server's time now, as pacing estimates it.
+    pub now: SystemTime,
+    /// After a 429: the wait pacing computed (and, within `max_wait`, has
+    /// already paused the run for).
+    pub rate_wait: Option<(Duration, WaitSource)>,
+    /// A uniform draw in `[0, 1)` for backoff jitter.
+    pub jitter: f64,
+}
+
+/// A message for standard error: `error: headline`, then indented lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The first line.
+    pub headline: String,
+    /// The lines under it (the problem details).
+    pub details: Vec<String>,
+}
+
+impl Message {
+    fn new(headline: String, details: Vec<String>) -> Message {
+        Message { headline, details }
+    }
+}
+
+/// How the IDs of a batch settle when the run stops on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// Sent and not confirmed.
+    Failed,
+    /// Not acted on: a rerun should send them.
+    Unsent,
+}
+
+/// What the worker does next with the batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// 204: every ID is confirmed.
+    Confirm,
+    /// Send the same IDs again after `wait`. With `run_paused`, pacing has
+    /// already paused the whole run for it (a 429), so the worker just asks
+    /// pacing again; otherwise the worker itself sleeps.
+    Retry {
+        /// How long.
+        wait: Duration,
+        /// Which header (or backoff) set it.
+        source: WaitSource,
+        /// Pacing holds every request until then.
+        run_paused: bool,
+    },
+    /// A 422 named these IDs (indices into the batch, sorted): they fail with
+    /// the messages; the rest is sent again.
+    Reject {
+        /// The rejected IDs' indices.
+        picked: Vec<usize>,
+        /// One block for the batch, then one line per ID.
+        messages: Vec<Message>,
+        /// Each rejected ID's reason, in `picked` order (for `--report`).
+        reasons: Vec<String>,
+    },
+    /// A 422 that names no ID: send each half on its own.
+    Halve,
+    /// These IDs failed; the run goes on.
+    Fail(Message),
+    /// No later batch would fare better: the run stops (reported once,
+    /// by whoever stops it first), and this batch settles as `settle`.
+    Stop {
+        /// Why, for the summary and the exit code.
+        reason: StopReason,
+        /// What to tell the user.
+        message: Message,
+        /// This batch's fate.
+        settle: Settle,
+    },
+}
+
+/// The policy for every kind of reply. See the module docs.
+pub fn decide(reply: &Reply, attempt: &Attempt<'_>, policy: &Policy, facts: &Facts) -> Decision {
+    let last = attempt.retries >= policy.max_retries;
+    match &reply.outcome {
+        Outcome::Confirmed => Decision::Confirm,
+        Outcome::RateLimited(problem) => rate_limited(problem, attempt, policy, facts),
+        Outcome::ServerError(problem) | Outcome::Network(problem) => {
+            if last {
+                return give_up(attempt, problem);
+            }
+            let hinted =
+                server_wait(&reply.hints, facts.now).filter(|(w, _)| *w <= policy.max_wait);
+            let (wait, source) = hinted.unwrap_or_else(|| {
+                (
+                    policy.backoff.delay_at(attempt.retries, facts.jitter),
+                    WaitSource::Backoff,
+                )
+            });
+            Decision::Retry {
+                wait,
+                source,
+                run_paused: false,
+            }
+        }
+        Outcome::Unauthorized(problem) => Decision::Stop {
+            reason: StopReason::Unauthorized,
+            message: Message::new(
+                format!(
+                    "the API refused the {}; stopping",
+                    if reply.status == Some(403) {
+                        "permission (403)"
+                    } else {
+                        "credentials (401)"
+                    }
+                ),
+                problem.render(),
+            ),
+            settle: Settle::Failed,
+        },
+        Outcome::Invalid(problem) => isolate(attempt, problem),
+        Outcome::Refused(problem) => refused(reply.status, attempt, problem),
+        Outcome::Redirect { status, location } => redirect(*status, location),
+    }
+}
+
+/// A 429: wait as pacing said (the run is already paused), unless that is
+/// past `--max-wait` or the batch's retries are spent.
+fn rate_limited(
+    problem: &Problem,
+    attempt: &Attempt<'_>,
+    policy: &Policy,
+    facts: &Facts,
+) -> Decision {
+    let (wait, source) = facts
+        .rate_wait
+        .unwrap_or((Duration::ZERO, WaitSource::Backoff));
+    if wait > policy.max_wait {
+        Decision::Stop {
+            reason: StopReason::MaxWait,
+            message: Message::new(
+                format!(
+                    "the rate limit resets in {}, longer than --max-wait {}; stopping (the rest is unsent)",
+                    secs(wait),
+                    secs(policy.max_wait)
+                ),
+                problem.render(),
+            ),
+            settle: Settle::Unsent,
+        }
+    } else if attempt.retries >= policy.max_retries {
+        give_up(attempt, problem)
+    } else {
+        Decision::Retry {
+            wait,
+            source,
+            run_paused: true,
+        }
+    }
+}
+
+/// Any other answer: not worth repeating; fatal for the run when every
+/// batch would get it.
+fn refused(status: Option<u16>, attempt: &Attempt<'_>, problem: &Problem) -> Decision {
+    let refused = format!("{} was refused", describe(attempt));
+    if status.is_some_and(|s| FATAL_STATUSES.contains(&s)) {
+        Decision::Stop {
+            reason: StopReason::Fatal(format!("the API answered {}", problem.headline())),
+            message: Message::new(
+                format!("{refused}; stopping, as every batch would be"),
+                problem.render(),
+            ),
+            settle: Settle::Failed,
+        }
+    } else {
+        Decision::Fail(Message::new(refused, problem.render()))
+    }
+}
+
+/// A redirect the client would not follow: every batch would meet it.
+fn redirect(status: u16, location: &str) -> Decision {
+    let message = format!(
+        "refused to follow a redirect{} to {location}: only 307/308 to the same origin are followed, so nothing (and no credential) was sent there; stopping",
+        if status > 0 {
+            format!(" ({status})")
+        } else {
+            String::new()
+        }
+    );
+    Decision::Stop {
+        reason: StopReason::Fatal(message.clone()),
+        message: Message::new(message, Vec::new()),
+        settle: Settle::Failed,
+    }
+}
+
+/// The problem a refused redirect stands for in the summary (it has no
+/// body of its own).
+pub fn redirect_problem(reply: &Reply) -> Option<Problem> {
+    let Outcome::Redirect { status, location } = &reply.outcome else {
+        return None;
+    };
+    Some(Problem {
+        status: (*status > 0).then_some(*status),
+        kind: None,
+        title: "Redirect refused".into(),
+        detail: Some(format!("redirect to {location}")),
+        instance: None,
+        invalid_fields: Vec::new(),
+    })
+}
+
+/// A 422: drop exactly the IDs the problem names and resend the rest; if it
+/// names none, bisect. A 422 about the tag stops the run instead: no batch
+/// can succeed with that tag.
+fn isolate(attempt: &Attempt<'_>, problem: &Problem) -> Decision {
+    if problem
+        .invalid_fields
+        .iter()
+        .any(|f| f.field == "tag" || f.field.starts_with("tag.") || f.field.starts_with("tag["))
+    {
+        return Decision::Stop {
+            reason: StopReason::Fatal("the API rejected the tag".into()),
+            message: Message::new(
+                "the API rejected the tag; stopping".into(),
+                problem.render(),
+            ),
+            settle: Settle::Failed,
+        };
+    }
+    let ids = attempt.ids;
+    let mut named: Vec<(usize, &str)> = problem
+        .invalid_fields
+        .iter()
+        .filter_map(|f| customer_index(&f.field).map(|i| (i, f.message.as_str())))
+        .filter(|(i, _)| *i < ids.len())
+        .collect();
+    named.sort_by_key(|(i, _)| *i);
+    named.dedup_by_key(|(i, _)| *i);
+    if !named.is_empty() {
+        let mut messages = vec![Message::new(
+            format!("{} rejected {} of its IDs", describe(attempt), named.len()),
+            problem.render(),
+        )];
+        messages.extend(named.iter().map(|(i, message)| {
+            Message::new(
+                format!(
+                    "customer {} rejected: {}",
+                    ids.get(*i),
+                    or_title(message, problem)
+                ),
+                Vec::new(),
+            )
+        }));
+        return Decision::Reject {
+            picked: named.iter().map(|(i, _)| *i).collect(),
+            messages,
+            reasons: named
+                .iter()
+                .map(|(_, m)| or_title(m, problem).to_string())
+                .collect(),
+        };
+    }
+    if ids.len() == 1 {
+        let message = problem
+            .invalid_fields
+            .first()
+            .map(|f| f.message.as_str())
+            .unwrap_or("");
+        return Decision::Fail(Message::new(
+            format!(
+                "customer {} rejected: {}",
+                ids.get(0),
+                or_title(message, problem)
+            ),
+            Vec::new(),
+        ));
+    }
+    Decision::Halve
+}
+
+fn give_up(attempt: &Attempt<'_>, problem: &Problem) -> Decision {
+    let attempts = attempt.retries + 1;
+    Decision::Fail(Message::new(
+        format!(
+            "{} failed after {attempts} attempt{}",
+            describe(attempt),
+            if attempts == 1 { "" } else { "s" }
+        ),
+        problem.render(),
+    ))
+}
+
+fn or_title<'a>(message: &'a str, problem: &'a Problem) -> &'a str {
+    if message.is_empty() {
+        problem.detail.as_deref().unwrap_or(&problem.title)
+    } else {
+        message
+    }
+}
+
+/// `customerIds.17`, `customerIds[17]` (and deeper paths under them) → 17.
+pub(crate) fn customer_index(field: &str) -> Option<usize> {
+    let rest = field.strip_prefix("customerIds")?;
+    let digits = if let Some(r) = rest.strip_prefix('.') {
+        r
+    } else {
+        rest.strip_prefix('[')?
+    };
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    if end == 0 {
+        return None;
+    }
+    let tail = &digits[end..];
+    if rest.starts_with('[') && !tail.starts_with(']') {
+        return None;
+    }
+    digits[..end].parse().ok()
+}
+
+/// `batch 3 (1000 IDs, cus_1 … cus_9)`, for messages.
+pub fn describe(attempt: &Attempt<'_>) -> String {
+    format!("batch {} ({})", attempt.seq, attempt.ids.describe())
+}
+
+/// A duration for messages: `1.5s`.
+pub fn secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{InvalidField, RateHeaders, TimeHints};
+
+    const T0: u64 = 1_700_000_000;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn policy() -> Policy {
+        Policy {
+            max_retries: 3,
+            max_wait: Duration::from_secs(60),
+            backoff: Backoff {
+                base: Duration::from_millis(100),
+                cap: Duration::from_secs(1),
+            },
+        }
+    }
+
+    fn facts(rate_wait: Option<(Duration, WaitSource)>) -> Facts {
+        Facts {
+            now: at(T0),
+            rate_wait,
+            jitter: 0.5,
+        }
+    }
+
+    fn problem(status: u16) -> Problem {
+        Problem::from_response(status, None, b"")
+    }
+
+    fn fields(fields: &[(&str, &str)]) -> Problem {
+        let mut p = problem(422);
+        p.invalid_fields = fields
+            .iter()
+            .map(|(f, m)| InvalidField {
+                field: f.to_string(),
+                message: m.to_string(),
+            })
+            .collect();
+        p
+    }
+
+    fn reply(status: Option<u16>, outcome: Outcome) -> Reply {
+        Reply {
+            outcome,
+            status,
+            rate: RateHeaders::default(),
+            hints: TimeHints {
+                reset_at: None,
+                retry_after: None,
+                server_date: None,
+                received: at(T0),
+            },
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    fn answer(status: u16) -> Reply {
+        let p = problem(status);
+        let outcome = match status {
+            204 => Outcome::Confirmed,
+            429 => Outcome::RateLimited(p),
+            401 | 403 => Outcome::Unauthorized(p),
+            422 => Outcome::Invalid(p),
+            408 | 500..=599 => Outcome::ServerError(p),
+            _ => Outcome::Refused(p),
+        };
+        reply(Some(status), outcome)
+    }
+
+    fn ids(n: usize) -> IdList {
+        let owned: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+        owned.iter().map(String::as_str).collect()
+    }
+
+    fn run(reply: &Reply, n: usize, retries: u32, facts: &Facts) -> Decision {
+        let ids = ids(n);
+        decide(
+            reply,
+            &Attempt {
+                seq: 7,
+                ids: &ids,
+                retries,
+            },
+            &policy(),
+            facts,
+        )
+    }
+
+    fn kind(d: &Decision) -> String {
+        match d {
+            Decision::Confirm => "confirm".into(),
+            Decision::Retry {
+                wait,
+                source,
+                run_paused,
+            } => format!(
+                "retry {}ms {}{}",
+                wait.as_millis(),
+                source.name(),
+                if *run_paused { " paused" } else { "" }
+            ),
+            Decision::Reject { picked, .. } => format!("reject {picked:?}"),
+            Decision::Halve => "halve".into(),
+            Decision::Fail(m) => format!("fail: {}", m.headline),
+            Decision::Stop { reason, settle, .. } => format!("stop {reason:?} {settle:?}"),
+        }
+    }
+
+    #[test]
+    fn every_kind_of_reply() {
+        let reset = Some((Duration::from_secs(3), WaitSource::RateLimitReset));
+        let far = Some((Duration::from_secs(600), WaitSource::RateLimitReset));
+        let network = reply(
+            None,
+            Outcome::Network(Problem::network("Cannot connect", "refused".into())),
+        );
+        let timeout = reply(
+            None,
+            Outcome::Network(Problem::network("Request timed out", "late".into())),
+        );
+        let redirect = reply(
+            Some(302),
+            Outcome::Redirect {
+                status: 302,
+                location: "https://elsewhere.example/x".into(),
+            },
+        );
+        let mut hinted_503 = answer(503);
+        hinted_503.hints.retry_after = Some(crate::api::RetryAfter::Seconds(2.0));
+        let mut far_503 = answer(503);
+        far_503.hints.retry_after = Some(crate::api::RetryAfter::Seconds(3600.0));
+        let named = reply(
+            Some(422),
+            Outcome::Invalid(fields(&[
+                ("customerIds.3", "no"),
+                ("customerIds[1]", "bad"),
+                ("customerIds.3", "dup"),
+                ("customerIds.99", "out of range"),
+            ])),
+        );
+        let about_tag = reply(Some(422), Outcome::Invalid(fields(&[("tag", "too long")])));
+        let table: Vec<(&str, Reply, usize, u32, Facts, &str)> = vec![
+            ("204", answer(204), 10, 0, facts(None), "confirm"),
+            (
+                "429 with a reset",
+                answer(429),
+                10,
+                0,
+                facts(reset),
+                "retry 3000ms X-RateLimit-Retry-After paused",
+            ),
+            (
+                "429, retries spent",
+                answer(429),
+                10,
+                3,
+                facts(reset),
+                "fail: batch 7 (10 IDs, c0 … c9) failed after 4 attempts",
+            ),
+            (
+                "429 past --max-wait",
+                answer(429),
+                10,
+                0,
+                facts(far),
+                "stop MaxWait Unsent",
+            ),
+            (
+                "500, backoff",
+                answer(500),
+                10,
+                0,
+                facts(None),
+                "retry 50ms backoff",
+            ),
+            (
+                "500, later retry",
+                answer(500),
+                10,
+                2,
+                facts(None),
+                "retry 200ms backoff",
+            ),
+            (
+                "500, retries spent",
+                answer(500),
+                10,
+                3,
+                facts(None),
+                "fail: batch 7 (10 IDs, c0 … c9) failed after 4 attempts",
+            ),
+            (
+                "503 Retry-After",
+                hinted_503,
+                10,
+                0,
+                facts(None),
+                "retry 2000ms Retry-After",
+            ),
+            (
+                "503 Retry-After past --max-wait",
+                far_503,
+                10,
+                0,
+                facts(None),
+                "retry 50ms backoff",
+            ),
+            ("408", answer(408), 10, 0, facts(None), "retry 50ms backoff"),
+            (
+                "connection refused",
+                network,
+                10,
+                0,
+                facts(None),
+                "retry 50ms backoff",
+            ),
+            (
+                "timeout",
+                timeout,
+                10,
+                1,
+                facts(None),
+                "retry 100ms backoff",
+            ),
+            (
+                "401",
+                answer(401),
+                10,
+                0,
+                facts(None),
+                "stop Unauthorized Failed",
+            ),
+            (
+                "403",
+                answer(403),
+                10,
+                0,
+                facts(None),
+                "stop Unauthorized Failed",
+            ),
+            ("422 naming IDs", named, 10, 0, facts(None), "reject [1, 3]"),
+            ("422 naming none", answer(422), 10, 0, facts(None), "halve"),
+            (
+                "422 naming none, one ID",
+                answer(422),
+                1,
+                0,
+                facts(None),
+                "fail: customer c0 rejected: Unprocessable Entity",
+            ),
+            (
+                "422 about the tag",
+                about_tag,
+                10,
+                0,
+                facts(None),
+                "stop Fatal(\"the API rejected the tag\") Failed",
+            ),
+            (
+                "404",
+                answer(404),
+                10,
+                0,
+                facts(None),
+                "stop Fatal(\"the API answered 404 Not Found\") Failed",
+            ),
+            (
+                "409",
+                answer(409),
+                10,
+                0,
+                facts(None),
+                "fail: batch 7 (10 IDs, c0 … c9) was refused",
+            ),
+            (
+                "302",
+                redirect,
+                10,
+                0,
+                facts(None),
+                "stop Fatal(\"refused to follow a redirect (302) to https://elsewhere.example/x: only 307/308 to the same origin are followed, so nothing (and no credential) was sent there; stopping\") Failed",
+            ),
+        ];
+        for (name, reply, n, retries, facts, want) in table {
+            assert_eq!(kind(&run(&reply, n, retries, &facts)), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn messages_say_why_in_full() {
+        let d = run(
+            &answer(429),
+            10,
+            0,
+            &facts(Some((Duration::from_secs(600), WaitSource::RateLimitReset))),
+        );
+        let Decision::Stop { message, .. } = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            message.headline,
+            "the rate limit resets in 600.0s, longer than --max-wait 60.0s; stopping (the rest is unsent)"
+        );
+        assert_eq!(message.details, problem(429).render());
+
+        let named = reply(
+            Some(422),
+            Outcome::Invalid(fields(&[
+                ("customerIds.2", ""),
+                ("customerIds.0", "unknown"),
+            ])),
+        );
+        let Decision::Reject { messages, .. } = run(&named, 3, 0, &facts(None)) else {
+            panic!()
+        };
+        let lines: Vec<&str> = messages.iter().map(|m| m.headline.as_str()).collect();
+        assert_eq!(
+            lines,
+            [
+                "batch 7 (3 IDs, c0 … c2) rejected 2 of its IDs",
+                "customer c0 rejected: unknown",
+                "customer c2 rejected: Unprocessable Entity",
+            ]
+        );
+    }
+
+    #[test]
+    fn indexes_in_both_notations() {
+        assert_eq!(customer_index("customerIds.17"), Some(17));
+        assert_eq!(customer_index("customerIds[3]"), Some(3));
+        assert_eq!(customer_index("customerIds.2.value"), Some(2));
+        assert_eq!(customer_index("customerIds"), None);
+        assert_eq!(customer_index("customerIds."), None);
+        assert_eq!(customer_index("customerIds[3"), None);
+        assert_eq!(customer_index("tag"), None);
+        assert_eq!(customer_index("customerIdsX.1"), None);
+    }
+}
