@@ -244,6 +244,10 @@ fn open_journal(
         // Empty or complete: nothing to skip.
         return Ok((journal, None));
     };
+    if set.is_empty() {
+        // Killed before its first batch was confirmed: nothing to skip.
+        return Ok((journal, Some(set)));
+    }
     reporter.note(&format!(
         "resuming: {} already confirmed by the run started {}",
         match set.len() {

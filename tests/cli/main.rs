@@ -11,6 +11,7 @@ mod faults;
 mod input;
 mod interrupt;
 mod isolation;
+mod journal;
 mod output;
 mod properties;
 mod rate_limit;
