@@ -320,7 +320,11 @@ impl Ledger {
                 origins: note.origins.clone(),
                 outcome,
                 status: if confirmed { Some(204) } else { note.status },
-                detail: note.detail.clone().unwrap_or_else(|| Arc::from("")),
+                detail: note
+                    .detail
+                    .clone()
+                    .filter(|_| !confirmed)
+                    .unwrap_or_else(|| Arc::from("")),
             };
             if sink.settled(settled) && confirmed {
                 // Counted when durable.

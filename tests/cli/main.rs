@@ -15,4 +15,5 @@ mod journal;
 mod output;
 mod properties;
 mod rate_limit;
+mod report;
 mod security;
