@@ -190,7 +190,7 @@ mod tests {
         ];
         for (unread, before, after) in table {
             std::fs::write(&path, before).unwrap();
-            let mut f = FailedIds::open(&path, &[path.clone()], false).unwrap();
+            let mut f = FailedIds::open(&path, std::slice::from_ref(&path), false).unwrap();
             assert!(f.is_input());
             f.start().unwrap();
             assert_eq!(std::fs::read_to_string(&path).unwrap(), before);

@@ -148,7 +148,8 @@ mod tests {
         let mut buf = Vec::new();
         {
             let mut r = Report::new(&mut buf).unwrap();
-            let rows: [(&[u8], Outcome, Option<u16>, &str, Source); 6] = [
+            type Row<'a> = (&'a [u8], Outcome, Option<u16>, &'a str, Source<'a>);
+            let rows: [Row; 6] = [
                 (b"cus_1", Outcome::Confirmed, Some(204), "", Source::Arg(1)),
                 (b"cus_1", Outcome::Duplicate, None, "", Source::Stdin(7)),
                 (

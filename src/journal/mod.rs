@@ -503,7 +503,8 @@ mod tests {
         let unfinished_state = State::Unfinished {
             started: 1_796_133_720,
         };
-        let table: [(&str, &[u8], State, &[&str], bool); 7] = [
+        type Case<'a> = (&'a str, &'a [u8], State, &'a [&'a str], bool);
+        let table: [Case; 7] = [
             ("empty", b"", State::Empty, &[], false),
             ("torn header", &unfinished[..10], State::Empty, &[], true),
             (
