@@ -3,6 +3,7 @@
 #
 #   bash benches/e2e.sh            # 100k, 1M and 10M IDs (needs ~1 GB of /tmp, ~3 minutes)
 #   SIZES="100000 1000000" bash benches/e2e.sh
+#   SIZES=1000000 CURL_SIZES= REPEAT=3 bash benches/e2e.sh   # the journal/report rows, ~1 minute
 #
 # Reports, per input size and with/without de-duplication: wall time, requests/s,
 # IDs/s and peak RSS (GNU time); then the same job done the obvious other way
@@ -75,6 +76,36 @@ for n in $SIZES; do
     conf=$(json "$work/out.json" "['confirmed']")
     [ "$conf" = "$n" ] || { echo "only $conf of $n confirmed" >&2; exit 1; }
     python3 -c "print(f'| {$n:,} | CSV | $dedupe | {$wall:.2f} s | {$req:,} | {$req/max($wall,0.01):,.0f} | {$n/max($wall,0.01):,.0f} | {$rss/1024:.0f} MB |')"
+  done
+done
+
+# --journal (one sync_data per group of confirmed batches) and --report (one CSV row
+# per ID), on the disk that holds $work: the best of $REPEAT runs each, as a ratio of
+# the plain run's best (targets: journal <= 1.3x, report <= 1.5x).
+REPEAT=${REPEAT:-3}
+echo
+echo "Journal and report, best of $REPEAT runs, files in $work ($(df -h "$work" | awk 'NR == 2 { print $1 ", " $2 }'), $(findmnt -n -o FSTYPE --target "$work" 2>/dev/null || echo '?'))"
+echo
+echo "| IDs | flags | wall | vs plain | peak RSS |"
+echo "| ---: | --- | ---: | ---: | ---: |"
+for n in $SIZES; do
+  csv="$work/ids-$n.csv"
+  plain=""
+  for flags in "" "--journal" "--report" "--journal --report"; do
+    best="" best_rss=""
+    for _ in $(seq "$REPEAT"); do
+      rm -f "$work/j" "$work/r.csv"
+      extra=()
+      [[ " $flags " == *" --journal "* ]] && extra+=(--journal "$work/j")
+      [[ " $flags " == *" --report "* ]] && extra+=(--report "$work/r.csv")
+      timed "$bin/tagctl" --api-url "$url" tag BENCH -f "$csv" --output json --quiet "${extra[@]}" >"$work/out.json" || true
+      conf=$(json "$work/out.json" "['confirmed']")
+      [ "$conf" = "$n" ] || { echo "only $conf of $n confirmed with '$flags'" >&2; exit 1; }
+      read -r wall rss <"$work/time"
+      if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $wall < $best else 1)"; then best=$wall best_rss=$rss; fi
+    done
+    [ -z "$flags" ] && plain=$best
+    python3 -c "print(f'| {$n:,} | ${flags:-(none)} | {$best:.2f} s | {$best/max($plain,0.01):.2f}x | {$best_rss/1024:.0f} MB |')"
   done
 done
 

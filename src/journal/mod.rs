@@ -675,6 +675,51 @@ mod tests {
         assert_eq!(e, "cannot be written: No space left on device");
     }
 
+    /// `cargo test --release --lib -- --ignored ten_million`: the resume
+    /// cost of a 10M-ID journal (scan, checksums, and the de-dup set).
+    /// `TAGCTL_KEEP_JOURNAL=path` keeps the file, for timing the binary.
+    #[test]
+    #[ignore = "a measurement: 170 MB of journal"]
+    fn ten_million_journaled_ids_resume_in_bounded_time() {
+        let dir = tempfile::tempdir_in("/tmp").unwrap();
+        let path = std::env::var_os("TAGCTL_KEEP_JOURNAL")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| dir.path().join("j"));
+        let j = Job {
+            action: "tag".into(),
+            tag: "BENCH".into(),
+            endpoint: "http://127.0.0.1:1/tags/BENCH/customers".into(),
+        };
+        let t = std::time::Instant::now();
+        let mut o = Journal::open(&path, &j, 1, &mut |_| {}).unwrap();
+        let mut ids = Vec::with_capacity(1000);
+        for b in 0..10_000u64 {
+            ids.clear();
+            ids.extend((0..1000u64).map(|i| format!("cus_{:012}", b * 1000 + i)));
+            o.journal.add_batch(ids.iter().map(String::as_str));
+            if b % 100 == 99 {
+                o.journal.commit().unwrap();
+            }
+        }
+        o.journal.commit().unwrap();
+        drop(o);
+        let written = t.elapsed();
+        let t = std::time::Instant::now();
+        let mut set = crate::ids::IdSet::with_capacity(10_000_000);
+        let o = Journal::open(&path, &j, 2, &mut |id| {
+            set.preload(id);
+        })
+        .unwrap();
+        let resumed = t.elapsed();
+        assert_eq!((o.resumed_from, set.len()), (Some(1), 10_000_000));
+        let size = std::fs::metadata(&path).unwrap().len();
+        eprintln!(
+            "10M IDs: journal {} MB written in {written:.2?}, resumed in {resumed:.2?}",
+            size >> 20
+        );
+        assert!(resumed < std::time::Duration::from_secs(30));
+    }
+
     #[test]
     fn times_and_counts_for_people() {
         assert_eq!(format_utc(0), "1970-01-01 00:00 UTC");
