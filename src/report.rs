@@ -72,25 +72,25 @@ impl std::fmt::Display for Source<'_> {
     }
 }
 
-/// The streaming CSV writer.
+/// The streaming CSV writer. Rows are formatted straight into one buffer
+/// (a million rows must not cost more than the run that produced them):
+/// a field is quoted only when it holds a comma, a quote or a line end, as
+/// the CSV rules and the `csv` crate's default do.
 pub struct Report<W: Write> {
-    out: csv::Writer<W>,
+    out: W,
+    buf: Vec<u8>,
     rows: u64,
-    source: String,
 }
+
+/// Flush to the writer past this many buffered bytes.
+const BUFFER: usize = 1 << 16;
 
 impl<W: Write> Report<W> {
     /// Starts a report on `out`, header included.
     pub fn new(out: W) -> std::io::Result<Report<W>> {
-        let mut out = csv::WriterBuilder::new()
-            .buffer_capacity(1 << 16)
-            .from_writer(out);
-        out.write_record(["customerId", "outcome", "status", "detail", "source"])?;
-        Ok(Report {
-            out,
-            rows: 0,
-            source: String::with_capacity(64),
-        })
+        let mut buf = Vec::with_capacity(BUFFER + 4096);
+        buf.extend_from_slice(b"customerId,outcome,status,detail,source\n");
+        Ok(Report { out, buf, rows: 0 })
     }
 
     /// Writes one row. `id` may be bytes that are not a valid ID (an
@@ -103,28 +103,48 @@ impl<W: Write> Report<W> {
         detail: &str,
         source: Source<'_>,
     ) -> std::io::Result<()> {
-        use std::fmt::Write as _;
-        let mut status_buf = [0u8; 5];
-        let status = match status {
-            Some(s) => {
-                let mut w = &mut status_buf[..];
-                let _ = write!(w, "{s}");
-                let n = 5 - w.len();
-                &status_buf[..n]
+        let buf = &mut self.buf;
+        match std::str::from_utf8(id) {
+            Ok(text) => field(buf, text.as_bytes()),
+            Err(_) => field(buf, String::from_utf8_lossy(id).as_bytes()),
+        }
+        buf.push(b',');
+        buf.extend_from_slice(outcome.name().as_bytes());
+        buf.push(b',');
+        if let Some(status) = status {
+            number(buf, u64::from(status));
+        }
+        buf.push(b',');
+        field(buf, detail.as_bytes());
+        buf.push(b',');
+        match source {
+            Source::Arg(n) => {
+                buf.extend_from_slice(b"arg:");
+                number(buf, n);
             }
-            None => &[][..],
-        };
-        self.source.clear();
-        let _ = write!(self.source, "{source}");
-        let id = String::from_utf8_lossy(id);
-        self.out.write_record([
-            id.as_bytes(),
-            outcome.name().as_bytes(),
-            status,
-            detail.as_bytes(),
-            self.source.as_bytes(),
-        ])?;
+            Source::Stdin(n) => {
+                buf.extend_from_slice(b"stdin:");
+                number(buf, n);
+            }
+            Source::File(name, n) if needs_quotes(name.as_bytes()) => {
+                buf.push(b'"');
+                escaped(buf, name.as_bytes());
+                buf.push(b':');
+                number(buf, n);
+                buf.push(b'"');
+            }
+            Source::File(name, n) => {
+                buf.extend_from_slice(name.as_bytes());
+                buf.push(b':');
+                number(buf, n);
+            }
+        }
+        buf.push(b'\n');
         self.rows += 1;
+        if self.buf.len() >= BUFFER {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
         Ok(())
     }
 
@@ -133,10 +153,54 @@ impl<W: Write> Report<W> {
         self.rows
     }
 
-    /// Flushes the buffer to the file.
+    /// Writes what is buffered through to the writer and flushes it.
     pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
         self.out.flush()
     }
+}
+
+#[inline]
+fn needs_quotes(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+}
+
+#[inline]
+fn field(buf: &mut Vec<u8>, bytes: &[u8]) {
+    if needs_quotes(bytes) {
+        buf.push(b'"');
+        escaped(buf, bytes);
+        buf.push(b'"');
+    } else {
+        buf.extend_from_slice(bytes);
+    }
+}
+
+fn escaped(buf: &mut Vec<u8>, bytes: &[u8]) {
+    for &b in bytes {
+        if b == b'"' {
+            buf.push(b'"');
+        }
+        buf.push(b);
+    }
+}
+
+#[inline]
+fn number(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[i..]);
 }
 
 #[cfg(test)]
@@ -149,7 +213,7 @@ mod tests {
         {
             let mut r = Report::new(&mut buf).unwrap();
             type Row<'a> = (&'a [u8], Outcome, Option<u16>, &'a str, Source<'a>);
-            let rows: [Row; 6] = [
+            let rows: [Row; 7] = [
                 (b"cus_1", Outcome::Confirmed, Some(204), "", Source::Arg(1)),
                 (b"cus_1", Outcome::Duplicate, None, "", Source::Stdin(7)),
                 (
@@ -174,22 +238,48 @@ mod tests {
                     Source::Arg(2),
                 ),
                 (b"cus_3", Outcome::NotFound, Some(200), "", Source::Arg(3)),
+                (
+                    b"multi\nline",
+                    Outcome::Invalid,
+                    None,
+                    "",
+                    Source::Stdin(10_000_000_001),
+                ),
             ];
             for (id, o, s, d, src) in rows {
                 r.row(id, o, s, d, src).unwrap();
             }
-            assert_eq!(r.rows(), 6);
+            assert_eq!(r.rows(), 7);
             r.flush().unwrap();
         }
+        let text = String::from_utf8(buf).unwrap();
+        // What the csv crate reads back is what was written.
+        let mut back = csv::Reader::from_reader(text.as_bytes());
+        let fields: Vec<Vec<String>> = back
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect();
         assert_eq!(
-            String::from_utf8(buf).unwrap(),
+            fields[2],
+            [
+                "bad id",
+                "invalid",
+                "",
+                "only letters, digits and _ @ ~ - . are allowed",
+                "ids, \"new\".csv:3"
+            ]
+        );
+        assert_eq!(fields[3][3], "customer \"cus_2\" is archived");
+        assert_eq!(
+            text,
             "customerId,outcome,status,detail,source\n\
              cus_1,confirmed,204,,arg:1\n\
              cus_1,duplicate,,,stdin:7\n\
              bad id,invalid,,\"only letters, digits and _ @ ~ - . are allowed\",\"ids, \"\"new\"\".csv:3\"\n\
              cus_2,failed,422,\"customer \"\"cus_2\"\" is archived\",a.txt:2\n\
              \u{fffd}x,invalid,,not valid UTF-8,arg:2\n\
-             cus_3,not_found,200,,arg:3\n"
+             cus_3,not_found,200,,arg:3\n\
+             \"multi\nline\",invalid,,,stdin:10000000001\n"
         );
     }
 }

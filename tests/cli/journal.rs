@@ -488,3 +488,85 @@ fn failed_ids_read_in_full_in_place_still_ends_with_the_leftovers() {
     assert_eq!(read_failed(&left), "cus_1\n");
     assert_eq!(accepted_sorted(&server), ["cus_2", "cus_3"]);
 }
+
+/// A tiny tmpfs, unmounted when dropped; `None` where mounting is not
+/// allowed (not root), and the test that needs it says so and passes.
+struct TinyDisk(PathBuf);
+
+impl TinyDisk {
+    fn mount(dir: &Dir, size: &str) -> Option<TinyDisk> {
+        let at = dir.path("tiny");
+        std::fs::create_dir(&at).ok()?;
+        let ok = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tmpfs",
+                arg(&at),
+            ])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(TinyDisk(at))
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_disk_that_fills_during_the_run_stops_it_clearly_and_the_journal_still_resumes() {
+    let server = default_mock();
+    let dir = Dir::new();
+    let Some(disk) = TinyDisk::mount(&dir, "64k") else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let all = ids(20_000);
+    let input = dir.file("ids.txt", all.join("\n"));
+    let j = disk.0.join("j");
+    let args = [
+        "tag",
+        "VIP",
+        "-f",
+        arg(&input),
+        "--concurrency",
+        "1",
+        "--journal",
+        arg(&j),
+        "--output",
+        "json",
+    ];
+    let run = run_against(&server, &args);
+    run.expect_code(1);
+    assert_eq!(
+        run.stderr_lines_starting("error: --journal"),
+        ["error: --journal: cannot write: No space left on device; stopping"],
+        "{}",
+        run.stderr
+    );
+    let json = balanced(&run);
+    assert!(count(&json, "unsent") > 0, "{json}");
+    let job = job_of(&server, "VIP");
+    let (state, confirmed) = journaled(&j, &job);
+    assert!(matches!(state, State::Unfinished { .. }));
+    assert!(confirmed.is_subset(&set(&server.accepted_ids())));
+    // On a disk with room, the same journal finishes the job.
+    let roomy = dir.path("j");
+    std::fs::copy(&j, &roomy).unwrap();
+    let before = server.accepted_ids().len();
+    let mut rerun_args = args.to_vec();
+    rerun_args[7] = arg(&roomy);
+    run_against(&server, &rerun_args).expect_code(0);
+    let resent = server.accepted_ids()[before..]
+        .iter()
+        .filter(|id| confirmed.contains(*id))
+        .count();
+    assert_eq!(resent, 0);
+    assert_eq!(set(&server.accepted_ids()), set(&all));
+}
