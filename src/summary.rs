@@ -152,7 +152,7 @@ impl Summary {
         let mut out = if self.dry_run {
             format!(
                 "Dry run: {} would be sent to \"{}\"; nothing was sent.\n",
-                plural(valid, "ID", "IDs"),
+                plural(valid - c.resumed, "ID", "IDs"),
                 self.tag
             )
         } else if c.confirmed == valid {
