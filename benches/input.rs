@@ -37,6 +37,7 @@ fn ingest(path: &Path, format: InputFormat, dedupe: bool) -> usize {
         column: None,
         header: true,
         stdin_when_empty: false,
+        delimiter: None,
     };
     let sources = ids::open(&spec, &mut |_| {}).unwrap();
     let mut filter = Filter::with_expected(dedupe, ids::read::estimate_records(&sources));
@@ -57,21 +58,33 @@ fn ingest(path: &Path, format: InputFormat, dedupe: bool) -> usize {
     batches
 }
 
+/// The plain list again, as UTF-16 LE with a byte-order mark (PowerShell's
+/// `Out-File`), to measure decoding.
+fn write_utf16(from: &Path, path: &Path) -> u64 {
+    let text = std::fs::read_to_string(from).unwrap();
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(path, &bytes).unwrap();
+    bytes.len() as u64
+}
+
 fn input(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let lines = dir.path().join("ids.txt");
     let csv = dir.path().join("ids.csv");
     let lines_len = write_input(&lines, false);
     let csv_len = write_input(&csv, true);
+    let utf16 = dir.path().join("ids-utf16.txt");
+    let utf16_len = write_utf16(&lines, &utf16);
 
     let mut group = c.benchmark_group("input");
     group.sample_size(10);
     group.throughput(Throughput::Bytes(lines_len));
     group.bench_function("lines, 1M IDs, dedupe", |b| {
-        b.iter(|| ingest(&lines, InputFormat::Lines, true))
+        b.iter(|| ingest(&lines, InputFormat::Auto, true))
     });
     group.bench_function("lines, 1M IDs, no dedupe", |b| {
-        b.iter(|| ingest(&lines, InputFormat::Lines, false))
+        b.iter(|| ingest(&lines, InputFormat::Auto, false))
     });
     group.throughput(Throughput::Bytes(csv_len));
     group.bench_function("csv, 1M rows, dedupe", |b| {
@@ -79,6 +92,10 @@ fn input(c: &mut Criterion) {
     });
     group.bench_function("csv, 1M rows, no dedupe", |b| {
         b.iter(|| ingest(&csv, InputFormat::Csv, false))
+    });
+    group.throughput(Throughput::Bytes(utf16_len));
+    group.bench_function("lines UTF-16, 1M IDs, no dedupe", |b| {
+        b.iter(|| ingest(&utf16, InputFormat::Auto, false))
     });
     group.finish();
 }

@@ -46,7 +46,8 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
         'tagctl;tag' {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read IDs from a file, ''-'' for standard input (repeatable)')
             [CompletionResult]::new('--ids-file', '--ids-file', [CompletionResultType]::ParameterName, 'Read IDs from a file, ''-'' for standard input (repeatable)')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to read --ids-file: auto picks csv/tsv by extension, else one ID per line')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to read --ids-file: auto picks csv/tsv by extension, else sniffs (CSV if the first lines are, else one ID per line)')
+            [CompletionResult]::new('--delimiter', '--delimiter', [CompletionResultType]::ParameterName, 'The CSV field separator: one character, or ''tab'' [default: sniffed from the header line among , ; tab |, or Excel''s sep= line]. Implies CSV')
             [CompletionResult]::new('--column', '--column', [CompletionResultType]::ParameterName, 'The CSV column holding IDs: a header name (case-insensitive) or a 1-based index [default: customerId, customer_id, customer id or id, else the first]')
             [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'IDs per request')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once')
@@ -78,7 +79,8 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
         'tagctl;untag' {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read IDs from a file, ''-'' for standard input (repeatable)')
             [CompletionResult]::new('--ids-file', '--ids-file', [CompletionResultType]::ParameterName, 'Read IDs from a file, ''-'' for standard input (repeatable)')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to read --ids-file: auto picks csv/tsv by extension, else one ID per line')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to read --ids-file: auto picks csv/tsv by extension, else sniffs (CSV if the first lines are, else one ID per line)')
+            [CompletionResult]::new('--delimiter', '--delimiter', [CompletionResultType]::ParameterName, 'The CSV field separator: one character, or ''tab'' [default: sniffed from the header line among , ; tab |, or Excel''s sep= line]. Implies CSV')
             [CompletionResult]::new('--column', '--column', [CompletionResultType]::ParameterName, 'The CSV column holding IDs: a header name (case-insensitive) or a 1-based index [default: customerId, customer_id, customer id or id, else the first]')
             [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'IDs per request')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once')

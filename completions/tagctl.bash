@@ -193,7 +193,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__tag)
-            opts="-f -q -v -h --ids-file --format --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --journal --report --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
+            opts="-f -q -v -h --ids-file --format --delimiter --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --journal --report --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -209,6 +209,10 @@ _tagctl() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "auto lines csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --delimiter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --column)
@@ -279,7 +283,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__untag)
-            opts="-f -q -v -h --ids-file --format --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --journal --report --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
+            opts="-f -q -v -h --ids-file --format --delimiter --column --no-header --no-dedupe --batch-size --concurrency --max-retries --timeout --max-wait --dry-run --failed-ids --journal --report --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -295,6 +299,10 @@ _tagctl() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "auto lines csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --delimiter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --column)

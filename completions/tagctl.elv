@@ -42,7 +42,8 @@ set edit:completion:arg-completer[tagctl] = {|@words|
         &'tagctl;tag'= {
             cand -f 'Read IDs from a file, ''-'' for standard input (repeatable)'
             cand --ids-file 'Read IDs from a file, ''-'' for standard input (repeatable)'
-            cand --format 'How to read --ids-file: auto picks csv/tsv by extension, else one ID per line'
+            cand --format 'How to read --ids-file: auto picks csv/tsv by extension, else sniffs (CSV if the first lines are, else one ID per line)'
+            cand --delimiter 'The CSV field separator: one character, or ''tab'' [default: sniffed from the header line among , ; tab |, or Excel''s sep= line]. Implies CSV'
             cand --column 'The CSV column holding IDs: a header name (case-insensitive) or a 1-based index [default: customerId, customer_id, customer id or id, else the first]'
             cand --batch-size 'IDs per request'
             cand --concurrency 'Requests in flight at once'
@@ -73,7 +74,8 @@ set edit:completion:arg-completer[tagctl] = {|@words|
         &'tagctl;untag'= {
             cand -f 'Read IDs from a file, ''-'' for standard input (repeatable)'
             cand --ids-file 'Read IDs from a file, ''-'' for standard input (repeatable)'
-            cand --format 'How to read --ids-file: auto picks csv/tsv by extension, else one ID per line'
+            cand --format 'How to read --ids-file: auto picks csv/tsv by extension, else sniffs (CSV if the first lines are, else one ID per line)'
+            cand --delimiter 'The CSV field separator: one character, or ''tab'' [default: sniffed from the header line among , ; tab |, or Excel''s sep= line]. Implies CSV'
             cand --column 'The CSV column holding IDs: a header name (case-insensitive) or a 1-based index [default: customerId, customer_id, customer id or id, else the first]'
             cand --batch-size 'IDs per request'
             cand --concurrency 'Requests in flight at once'

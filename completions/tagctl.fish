@@ -42,10 +42,11 @@ complete -c tagctl -n "__fish_tagctl_needs_command" -f -a "untag" -d 'Remove the
 complete -c tagctl -n "__fish_tagctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c tagctl -n "__fish_tagctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -s f -l ids-file -d 'Read IDs from a file, \'-\' for standard input (repeatable)' -r -F
-complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l format -d 'How to read --ids-file: auto picks csv/tsv by extension, else one ID per line' -r -f -a "auto\t'By extension: .csv and .tsv as such, anything else one ID per line'
+complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l format -d 'How to read --ids-file: auto picks csv/tsv by extension, else sniffs (CSV if the first lines are, else one ID per line)' -r -f -a "auto\t'By extension: .csv and .tsv as such; anything else sniffed from its first lines'
 lines\t'One ID per line'
 csv\t'Comma-separated values'
 tsv\t'Tab-separated values'"
+complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l delimiter -d 'The CSV field separator: one character, or \'tab\' [default: sniffed from the header line among , ; tab |, or Excel\'s sep= line]. Implies CSV' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l column -d 'The CSV column holding IDs: a header name (case-insensitive) or a 1-based index [default: customerId, customer_id, customer id or id, else the first]' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l batch-size -d 'IDs per request' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l concurrency -d 'Requests in flight at once' -r
@@ -71,10 +72,11 @@ complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -s q -l quiet -d 'Onl
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -s v -l verbose -d 'One line per request on standard error: method, URL, attempt, status, wait'
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -s f -l ids-file -d 'Read IDs from a file, \'-\' for standard input (repeatable)' -r -F
-complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l format -d 'How to read --ids-file: auto picks csv/tsv by extension, else one ID per line' -r -f -a "auto\t'By extension: .csv and .tsv as such, anything else one ID per line'
+complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l format -d 'How to read --ids-file: auto picks csv/tsv by extension, else sniffs (CSV if the first lines are, else one ID per line)' -r -f -a "auto\t'By extension: .csv and .tsv as such; anything else sniffed from its first lines'
 lines\t'One ID per line'
 csv\t'Comma-separated values'
 tsv\t'Tab-separated values'"
+complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l delimiter -d 'The CSV field separator: one character, or \'tab\' [default: sniffed from the header line among , ; tab |, or Excel\'s sep= line]. Implies CSV' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l column -d 'The CSV column holding IDs: a header name (case-insensitive) or a 1-based index [default: customerId, customer_id, customer id or id, else the first]' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l batch-size -d 'IDs per request' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l concurrency -d 'Requests in flight at once' -r

@@ -76,7 +76,7 @@ pub fn run(cli: Cli) -> Exit {
     }
 }
 
-fn run_job(global: &GlobalArgs, job: JobArgs, action: Action) -> Exit {
+fn run_job(global: &GlobalArgs, mut job: JobArgs, action: Action) -> Exit {
     let verbosity = if global.quiet {
         Verbosity::Quiet
     } else if global.verbose {
@@ -85,6 +85,10 @@ fn run_job(global: &GlobalArgs, job: JobArgs, action: Action) -> Exit {
         Verbosity::Normal
     };
     let reporter = Arc::new(Reporter::new(verbosity));
+    if let Some(tag) = ids::validate::trimmed_tag(&job.tag).map(str::to_string) {
+        reporter.warn(&format!("the tag has spaces around it; using \"{tag}\""));
+        job.tag = tag;
+    }
     match prepare(global, &job, action, &reporter) {
         Ok(prepared) => execute(global, job, action, prepared, reporter),
         Err(fatal) => {
@@ -114,7 +118,7 @@ fn prepare(
     ids::check_tag(&job.tag).map_err(|why| {
         Fatal::usage(format!(
             "invalid tag \"{}\": {why}",
-            ids::validate::printable(&job.tag, 60)
+            crate::text::printable(&job.tag, 60)
         ))
     })?;
     let endpoint = Endpoint::new(
@@ -153,6 +157,7 @@ fn prepare(
         column: job.column.clone(),
         header: !job.no_header,
         stdin_when_empty: !std::io::stdin().is_terminal(),
+        delimiter: job.delimiter,
     };
     if spec.args.is_empty() && spec.files.is_empty() && !spec.stdin_when_empty {
         return Err(Fatal::usage(
@@ -167,7 +172,7 @@ fn prepare(
         .as_ref()
         .map(|path| FailedIds::open(path, &spec.files, stdin_read))
         .transpose()?;
-    let sources = ids::open(&spec, &mut |w| reporter.warn(&w))?;
+    let sources = ids::open(&spec, &mut |n| reporter.notice(&n))?;
     let journal_job = journal::Job {
         action: action.name().into(),
         tag: job.tag.clone(),

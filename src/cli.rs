@@ -1,5 +1,5 @@
-//! The command line, declared once: the help text, the completions and the
-//! man page all come from these definitions.
+//! The command line, declared once: the help text and the completions both
+//! come from these definitions.
 
 use std::path::PathBuf;
 
@@ -147,9 +147,15 @@ pub struct JobArgs {
     )]
     pub ids_files: Vec<PathBuf>,
 
-    /// How to read --ids-file: auto picks csv/tsv by extension, else one ID per line.
+    /// How to read --ids-file: auto picks csv/tsv by extension, else sniffs (CSV if the
+    /// first lines are, else one ID per line).
     #[arg(long, value_enum, default_value_t = InputFormat::Auto, help_heading = "Input")]
     pub format: InputFormat,
+
+    /// The CSV field separator: one character, or 'tab' [default: sniffed from
+    /// the header line among , ; tab |, or Excel's sep= line]. Implies CSV.
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter, help_heading = "Input")]
+    pub delimiter: Option<u8>,
 
     /// The CSV column holding IDs: a header name (case-insensitive) or a 1-based
     /// index [default: customerId, customer_id, customer id or id, else the first].
@@ -235,7 +241,7 @@ pub struct JobArgs {
 /// How ID files are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
-    /// By extension: .csv and .tsv as such, anything else one ID per line.
+    /// By extension: .csv and .tsv as such; anything else sniffed from its first lines.
     Auto,
     /// One ID per line.
     Lines,
@@ -252,6 +258,25 @@ pub enum OutputFormat {
     Text,
     /// One JSON object, for scripts.
     Json,
+}
+
+/// `--delimiter`: one ASCII character other than a quote or a line end, or
+/// `tab` / `\t`.
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "TAB" | "\\t" | "\t" => return Ok(b'\t'),
+        "\"" | "\n" | "\r" => {
+            return Err("a quote or a line end cannot separate fields".to_string());
+        }
+        _ => {}
+    }
+    match s.as_bytes() {
+        [b] if b.is_ascii() && !b.is_ascii_alphanumeric() => Ok(*b),
+        _ => Err(format!(
+            "'{}' cannot separate fields: give one ASCII character such as , ; | or 'tab'",
+            crate::text::printable(s, 20)
+        )),
+    }
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
@@ -305,6 +330,24 @@ mod tests {
             !shown.contains("sk_live_zz") && !shown.contains("ey.zz"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn delimiters_are_one_ascii_character_or_tab() {
+        for (arg, want) in [
+            (",", b','),
+            (";", b';'),
+            ("|", b'|'),
+            ("tab", b'\t'),
+            ("\\t", b'\t'),
+            ("\t", b'\t'),
+            (" ", b' '),
+        ] {
+            assert_eq!(parse_delimiter(arg), Ok(want), "{arg:?}");
+        }
+        for bad in ["", ";;", "é", "\"", "\n", "a", "1", "comma"] {
+            assert!(parse_delimiter(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

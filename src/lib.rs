@@ -3,9 +3,10 @@
 //! One customer ID flows one way through the crate: [`ids`] reads and
 //! validates it, [`ledger`] gives it a batch and, at the end, exactly one
 //! bucket, [`runner`] sends the batches through the [`api`] client under one
-//! rate-limit gate, and [`summary`] turns the ledger into the report and the
-//! exit code. [`mock`] is a faithful local server of the same API, used by the
-//! tests, the demo and users' own scripts.
+//! pacing gate, and [`summary`] turns the ledger into the report and the
+//! exit code. Whatever came from outside passes [`text`] before it is
+//! printed. The mock API the tests and the demo run against is its own
+//! crate, `tagctl-mock`, a dev-dependency only.
 
 pub mod api;
 pub mod app;
@@ -19,6 +20,7 @@ pub mod progress;
 pub mod report;
 pub mod runner;
 pub mod summary;
+pub mod text;
 
 pub use app::{main_with_args, run};
 pub use exit::Exit;

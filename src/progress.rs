@@ -9,6 +9,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::ledger::Counts;
+use crate::text;
 
 /// Invalid IDs reported one by one before the rest are only counted.
 const MAX_INVALID_SHOWN: u64 = 1000;
@@ -72,11 +73,14 @@ impl Reporter {
         self.verbosity == Verbosity::Verbose
     }
 
+    /// Every line passes [`text::escape`] on its way out: the parts from
+    /// outside were made safe where the message was built, and this is the
+    /// guard for one that was missed.
     fn print(&self, lines: &[String]) {
         let write = || {
             let mut err = std::io::stderr().lock();
             for line in lines {
-                let _ = writeln!(err, "{line}");
+                let _ = writeln!(err, "{}", text::escape(line));
             }
         };
         match &self.bar {
@@ -96,6 +100,14 @@ impl Reporter {
     pub fn warn(&self, message: &str) {
         if self.verbosity != Verbosity::Quiet {
             self.print(&[format!("warning: {message}")]);
+        }
+    }
+
+    /// What reading the input guessed or noticed: unless quiet, or always
+    /// when the guess decides whether an ID is sent.
+    pub fn notice(&self, notice: &crate::ids::Notice) {
+        if notice.decisive || self.verbosity != Verbosity::Quiet {
+            self.print(std::slice::from_ref(&notice.message));
         }
     }
 

@@ -142,6 +142,8 @@ impl Summary {
     pub fn to_text(&self) -> String {
         let c = &self.counts;
         let valid = c.confirmed + c.failed + c.unsent;
+        // A tag may hold any whitespace the API allows, CR and VT included.
+        let tag = crate::text::printable(&self.tag, 300);
         let (verb, preposition) = match self.action {
             Action::Tag => ("Tagged", "with"),
             Action::Untag => ("Untagged", "from"),
@@ -153,13 +155,13 @@ impl Summary {
             format!(
                 "Dry run: {} would be sent to \"{}\"; nothing was sent.\n",
                 plural(valid - c.resumed, "ID", "IDs"),
-                self.tag
+                tag
             )
         } else if c.confirmed == valid {
             format!(
                 "{verb} {} {preposition} \"{}\" in {} ({secs:.1}s).\n",
                 plural(c.confirmed, "customer", "customers"),
-                self.tag,
+                tag,
                 plural(c.requests, "request", "requests")
             )
         } else {
@@ -167,7 +169,7 @@ impl Summary {
                 "{verb} {} of {} {preposition} \"{}\"; {} failed, {} unsent ({}, {secs:.1}s).\n",
                 c.confirmed,
                 plural(valid, "customer", "customers"),
-                self.tag,
+                tag,
                 c.failed,
                 c.unsent,
                 plural(c.requests, "request", "requests"),

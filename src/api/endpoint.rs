@@ -38,7 +38,7 @@ impl Endpoint {
             _ if sandbox => SANDBOX,
             _ => LIVE,
         };
-        let shown = crate::ids::validate::printable(&hide_userinfo(base), 100);
+        let shown = crate::text::printable(&hide_userinfo(base), 100);
         let mut url = Url::parse(base)
             .map_err(|e| Fatal::usage(format!("--api-url '{shown}' is not a valid URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {

@@ -4,6 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::text::clean;
+
 const MAX_TITLE: usize = 200;
 const MAX_DETAIL: usize = 1000;
 const MAX_FIELDS: usize = 1000;
@@ -174,35 +176,6 @@ fn invalid_fields(v: &Value) -> Vec<InvalidField> {
             .collect(),
         _ => Vec::new(),
     }
-}
-
-/// Collapses whitespace, drops control characters (terminal escapes among
-/// them) and bidirectional overrides, and cuts to `max` characters.
-pub fn clean(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len().min(max));
-    let mut count = 0;
-    let mut space = false;
-    for c in s.chars() {
-        if c.is_whitespace() {
-            space = !out.is_empty();
-            continue;
-        }
-        if crate::ids::validate::is_unsafe_char(c) {
-            continue;
-        }
-        if space {
-            out.push(' ');
-            count += 1;
-            space = false;
-        }
-        if count >= max {
-            out.push('…');
-            break;
-        }
-        out.push(c);
-        count += 1;
-    }
-    out
 }
 
 /// The readable text of a non-JSON body: tags removed, whitespace collapsed.

@@ -134,7 +134,7 @@ pub fn resolve(
         )));
     }
     if let Some(path) = args.api_key_file {
-        let name = path.display().to_string();
+        let name = crate::text::printable(&path.to_string_lossy(), 200);
         let text = std::fs::read_to_string(&path).map_err(|e| {
             Fatal::usage(format!(
                 "--api-key-file: cannot read {name}: {}",

@@ -2,13 +2,16 @@
 //! were seen before.
 
 pub mod dedupe;
+pub mod diagnose;
 pub mod list;
 pub mod read;
+pub mod sniff;
+pub mod stream;
 pub mod validate;
 
 pub use dedupe::IdSet;
 pub use list::IdList;
-pub use read::{InputSpec, Opened, Origin, Raw, ReadError, open, read_all};
+pub use read::{InputSpec, Notice, Opened, Origin, Raw, ReadError, open, read_all};
 pub use validate::{InvalidId, check_id, check_tag};
 
 /// What one raw record turned out to be.
@@ -67,6 +70,8 @@ impl Filter {
             Raw::TooLong => return Verdict::Invalid(InvalidId::TooLong),
             Raw::MissingColumn => return Verdict::Invalid(InvalidId::MissingColumn),
             Raw::Empty => return Verdict::Invalid(InvalidId::Empty),
+            Raw::RepeatedHeader => return Verdict::Invalid(InvalidId::RepeatedHeader),
+            Raw::Total => return Verdict::Invalid(InvalidId::TotalRow),
         };
         let id = match check_id(field) {
             Ok(id) => id,
@@ -80,6 +85,24 @@ impl Filter {
             }
         }
         Verdict::New(id)
+    }
+}
+
+/// The error line for a record that will not be sent: where it is, what it
+/// held (escaped and cut short) and why.
+pub fn describe_invalid(origin: Origin<'_>, raw: Raw<'_>, why: InvalidId) -> String {
+    let shown = match raw {
+        Raw::Field(f) => format!(
+            " \"{}\"",
+            crate::text::printable(&String::from_utf8_lossy(f), 60)
+        ),
+        _ => String::new(),
+    };
+    match why {
+        InvalidId::RepeatedHeader | InvalidId::TotalRow => {
+            format!("{origin}: {}; counted as invalid", why.reason())
+        }
+        _ => format!("{origin}: invalid customer ID{shown}: {}", why.reason()),
     }
 }
 

@@ -10,11 +10,15 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::ops::ControlFlow;
+#[cfg(unix)]
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use crate::cli::InputFormat;
 use crate::exit::Fatal;
-use crate::ids::validate::printable;
+use crate::ids::sniff::{self, Encoding, FirstRow, KNOWN_COLUMNS, describe, is_total_label};
+use crate::ids::stream::Pump;
+use crate::text::printable;
 
 /// The longest line kept from a plain ID list; a longer one is reported as
 /// invalid without being held in memory (a valid ID has 50 bytes at most).
@@ -24,7 +28,7 @@ pub const MAX_LINE: usize = 4096;
 pub const MAX_CSV_RECORD: usize = 1 << 20;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
-const KNOWN_COLUMNS: [&str; 4] = ["customerid", "customer_id", "customer id", "id"];
+const BUFFER: usize = 1 << 16;
 
 /// Where the IDs come from, as the command line said.
 #[derive(Debug, Clone)]
@@ -41,6 +45,34 @@ pub struct InputSpec {
     pub header: bool,
     /// Read standard input as lines when no argument and no file is given.
     pub stdin_when_empty: bool,
+    /// `--delimiter`: the CSV field separator, instead of the sniffed one.
+    pub delimiter: Option<u8>,
+}
+
+/// Something [`open`] guessed or noticed, for standard error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// One line, with its `note:` or `warning:` prefix.
+    pub message: String,
+    /// The guess decides whether some ID is sent: print it even with
+    /// `--quiet`.
+    pub decisive: bool,
+}
+
+impl Notice {
+    fn note(message: String, decisive: bool) -> Notice {
+        Notice {
+            message: format!("note: {message}"),
+            decisive,
+        }
+    }
+
+    fn warning(message: String, decisive: bool) -> Notice {
+        Notice {
+            message: format!("warning: {message}"),
+            decisive,
+        }
+    }
 }
 
 /// Where one record came from, for messages.
@@ -77,6 +109,10 @@ pub enum Raw<'a> {
     MissingColumn,
     /// A CSV row whose ID column is empty while others are not.
     Empty,
+    /// A CSV row equal to the header row (files joined together).
+    RepeatedHeader,
+    /// A report's total row (`Total`, `Grand Totals (3 records)`).
+    Total,
 }
 
 /// An error while reading, after the run has started.
@@ -102,6 +138,8 @@ enum Kind {
     Csv {
         reader: Box<csv::Reader<LineLimit<Box<dyn BufRead + Send>>>>,
         column: usize,
+        /// The header row, to recognise it repeated.
+        header: Option<HeaderRow>,
     },
 }
 
@@ -128,9 +166,9 @@ fn estimate(size: Option<u64>, reader: &mut dyn BufRead) -> u64 {
     u64::try_from(estimate).unwrap_or(u64::MAX)
 }
 
-/// Opens every source and resolves CSV columns, or says what is wrong.
-/// Warnings (such as a CSV without a recognised ID column) go to `warn`.
-pub fn open(spec: &InputSpec, warn: &mut dyn FnMut(String)) -> Result<Vec<Opened>, Fatal> {
+/// Opens every source, sniffs its encoding and format, and resolves CSV
+/// columns, or says what is wrong. Guesses and warnings go to `notice`.
+pub fn open(spec: &InputSpec, notice: &mut dyn FnMut(Notice)) -> Result<Vec<Opened>, Fatal> {
     let mut opened = Vec::new();
     if !spec.args.is_empty() {
         opened.push(Opened {
@@ -143,49 +181,19 @@ pub fn open(spec: &InputSpec, warn: &mut dyn FnMut(String)) -> Result<Vec<Opened
     if spec.args.is_empty() && spec.files.is_empty() && spec.stdin_when_empty {
         stdin_files.push(PathBuf::from("-"));
     }
+    if let Some(d) = spec.delimiter
+        && spec.format == InputFormat::Lines
+    {
+        return Err(Fatal::usage(format!(
+            "--delimiter {} applies to CSV/TSV input, but --format lines reads one ID per line",
+            describe(d)
+        )));
+    }
     let mut any_csv = false;
     for path in &stdin_files {
-        let is_stdin = path.as_os_str() == "-";
-        let name = if is_stdin {
-            "<stdin>".to_string()
-        } else {
-            printable(&path.to_string_lossy(), 200)
-        };
-        let delimiter = match spec.format {
-            InputFormat::Lines => None,
-            InputFormat::Csv => Some(b','),
-            InputFormat::Tsv => Some(b'\t'),
-            InputFormat::Auto => by_extension(path),
-        };
-        let (reader, size) = if is_stdin {
-            let stdin = Box::new(BufReader::with_capacity(1 << 16, io::stdin()));
-            (stdin as Box<dyn BufRead + Send>, None)
-        } else {
-            open_file(path, &name)?
-        };
-        let mut reader = strip_bom(reader).map_err(|e| read_fatal(&name, &e))?;
-        let estimate = estimate(size, &mut reader);
-        let kind = match delimiter {
-            None => Kind::Lines(reader),
-            Some(delimiter) => {
-                any_csv = true;
-                let mut csv = csv::ReaderBuilder::new()
-                    .delimiter(delimiter)
-                    .has_headers(spec.header)
-                    .flexible(true)
-                    .from_reader(LineLimit::new(reader));
-                let column = resolve_column(&mut csv, spec, &name, warn)?;
-                Kind::Csv {
-                    reader: Box::new(csv),
-                    column,
-                }
-            }
-        };
-        opened.push(Opened {
-            name,
-            kind,
-            estimate,
-        });
+        let source = open_source(path, spec, notice)?;
+        any_csv |= matches!(source.kind, Kind::Csv { .. });
+        opened.push(source);
     }
     if !any_csv && (spec.column.is_some() || !spec.header) && !stdin_files.is_empty() {
         let flag = if spec.column.is_some() {
@@ -201,6 +209,189 @@ pub fn open(spec: &InputSpec, warn: &mut dyn FnMut(String)) -> Result<Vec<Opened
     Ok(opened)
 }
 
+/// Opens one `--ids-file` (or standard input): decodes it, and sniffs
+/// whether it is CSV, its delimiter and its header row.
+fn open_source(
+    path: &Path,
+    spec: &InputSpec,
+    notice: &mut dyn FnMut(Notice),
+) -> Result<Opened, Fatal> {
+    let is_stdin = path.as_os_str() == "-";
+    let name = if is_stdin {
+        "<stdin>".to_string()
+    } else {
+        printable(&path.to_string_lossy(), 200)
+    };
+    let (reader, size) = if is_stdin {
+        open_stdin(&name)?
+    } else {
+        open_file(path, &name)?
+    };
+    let mut reader = decode(reader, &name, notice).map_err(|e| read_fatal(&name, &e))?;
+    let estimate = estimate(size, &mut reader);
+    let head = reader.fill_buf().map_err(|e| read_fatal(&name, &e))?;
+    let sep = sniff::sep_line(head);
+    let declared = match spec.format {
+        InputFormat::Lines => None,
+        InputFormat::Csv => Some(b','),
+        InputFormat::Tsv => Some(b'\t'),
+        InputFormat::Auto => by_extension(path)
+            .or_else(|| (spec.delimiter.is_some() || sep.is_some()).then_some(b',')),
+    };
+    let delimiter = match declared {
+        Some(default) => Some(choose_delimiter(spec, head, sep, default, &name, notice)),
+        None if spec.format == InputFormat::Auto => sniff::looks_like_csv(head).inspect(|&d| {
+            notice(Notice::note(
+                format!(
+                    "{name}: read as CSV with {} between fields (sniffed from its first lines; --format lines reads one ID per line)",
+                    describe(d)
+                ),
+                true,
+            ));
+        }),
+        None => None,
+    };
+    let kind = match delimiter {
+        None => Kind::Lines(reader),
+        Some(delimiter) => csv_kind(reader, delimiter, sep, spec, &name, notice)?,
+    };
+    Ok(Opened {
+        name,
+        kind,
+        estimate,
+    })
+}
+
+/// A CSV source past its `sep=` line, with its header row and ID column
+/// settled.
+fn csv_kind(
+    mut reader: Box<dyn BufRead + Send>,
+    delimiter: u8,
+    sep: Option<(u8, usize)>,
+    spec: &InputSpec,
+    name: &str,
+    notice: &mut dyn FnMut(Notice),
+) -> Result<Kind, Fatal> {
+    let skipped = match sep {
+        Some((_, len)) => {
+            reader.consume(len);
+            1
+        }
+        None => 0,
+    };
+    let head = reader.fill_buf().map_err(|e| read_fatal(name, &e))?;
+    let rows = sniff::first_rows(head, delimiter);
+    let header = has_header(spec, &rows, name, notice)?;
+    let mut csv = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(header)
+        .flexible(true)
+        .from_reader(LineLimit::starting_at(reader, skipped));
+    let (column, header) = resolve_column(&mut csv, spec, header, name, notice)?;
+    Ok(Kind::Csv {
+        reader: Box::new(csv),
+        column,
+        header,
+    })
+}
+
+/// The delimiter of a CSV/TSV: `--delimiter`, else Excel's `sep=` line,
+/// else the one that splits the header line (said when it is not the
+/// format's `default`).
+fn choose_delimiter(
+    spec: &InputSpec,
+    head: &[u8],
+    sep: Option<(u8, usize)>,
+    default: u8,
+    name: &str,
+    notice: &mut dyn FnMut(Notice),
+) -> u8 {
+    if let Some(d) = spec.delimiter {
+        return d;
+    }
+    if let Some((d, _)) = sep {
+        return d;
+    }
+    match sniff::delimiter(head, default) {
+        Some(d) if d != default => {
+            notice(Notice::note(
+                format!(
+                    "{name}: fields are separated by {}, not {} (sniffed from the header line; --delimiter to choose)",
+                    describe(d),
+                    describe(default)
+                ),
+                true,
+            ));
+            d
+        }
+        _ => default,
+    }
+}
+
+/// Whether a CSV's first row is its header: `--no-header` says not, a name
+/// given to `--column` says so, else [`sniff::first_row`] decides, and says
+/// so when its guess decides whether that row's ID is sent.
+fn has_header(
+    spec: &InputSpec,
+    rows: &[Vec<String>],
+    name: &str,
+    notice: &mut dyn FnMut(Notice),
+) -> Result<bool, Fatal> {
+    let column = spec.column.as_deref().map(str::trim);
+    let index = match column {
+        None => 0,
+        Some(c) => match c.parse::<usize>() {
+            Ok(n) if n >= 1 && c.bytes().all(|b| b.is_ascii_digit()) => n - 1,
+            // A name: the header it names is looked up.
+            _ => return Ok(spec.header),
+        },
+    };
+    if !spec.header {
+        return Ok(false);
+    }
+    Ok(match sniff::first_row(rows, index) {
+        FirstRow::Header => true,
+        FirstRow::LikelyHeader(cell) => {
+            // Without --column the warning about the column says it.
+            if spec.column.is_some() {
+                notice(Notice::warning(
+                    format!(
+                        "{name}: taking the first row for a header, so \"{}\" is not sent (--no-header if it is a customer ID)",
+                        printable(&cell, 60)
+                    ),
+                    true,
+                ));
+            }
+            true
+        }
+        FirstRow::LikelyData(cell) => {
+            notice(Notice::note(
+                format!(
+                    "{name}: no header row: the first row (\"{}\") looks like a customer ID, so it is sent (--column NAME if it is a header)",
+                    printable(&cell, 60)
+                ),
+                true,
+            ));
+            false
+        }
+        FirstRow::Unclear(cell) => {
+            // The contract's default is a header row; said even when quiet,
+            // since it decides whether that cell is sent (without --column
+            // the warning about the column says it).
+            if spec.column.is_some() {
+                notice(Notice::warning(
+                    format!(
+                        "{name}: taking the first row for a header, so \"{}\" is not sent (--no-header if it is a customer ID)",
+                        printable(&cell, 60)
+                    ),
+                    true,
+                ));
+            }
+            true
+        }
+    })
+}
+
 fn by_extension(path: &Path) -> Option<u8> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
@@ -210,18 +401,82 @@ fn by_extension(path: &Path) -> Option<u8> {
     }
 }
 
-fn open_file(path: &Path, name: &str) -> Result<(Box<dyn BufRead + Send>, Option<u64>), Fatal> {
+type Source = (Box<dyn BufRead + Send>, Option<u64>);
+/// A CSV header row's cells, trimmed.
+type HeaderRow = Vec<Vec<u8>>;
+
+/// A regular file is read as it is; anything else (a pipe, a FIFO, a
+/// terminal) through a [`Pump`], so that a pause in it can flush a partial
+/// batch.
+fn buffered(file: File, meta: &std::fs::Metadata, name: &str) -> Result<Source, Fatal> {
+    if meta.is_file() {
+        return Ok((
+            Box::new(BufReader::with_capacity(BUFFER, file)),
+            Some(meta.len()),
+        ));
+    }
+    let pump = Pump::spawn(file).map_err(|e| read_fatal(name, &e))?;
+    Ok((Box::new(BufReader::with_capacity(BUFFER, pump)), None))
+}
+
+fn open_file(path: &Path, name: &str) -> Result<Source, Fatal> {
     let file = File::open(path).map_err(|e| read_fatal(name, &e))?;
     match file.metadata() {
         Ok(m) if m.is_dir() => Err(Fatal::usage(format!(
             "cannot read {name}: it is a directory"
         ))),
-        Ok(m) => Ok((
-            Box::new(BufReader::with_capacity(1 << 16, file)),
-            m.is_file().then_some(m.len()),
-        )),
+        Ok(m) => buffered(file, &m, name),
         Err(e) => Err(read_fatal(name, &e)),
     }
+}
+
+fn open_stdin(name: &str) -> Result<Source, Fatal> {
+    #[cfg(unix)]
+    if let Ok(fd) = io::stdin().as_fd().try_clone_to_owned() {
+        let file = File::from(fd);
+        if let Ok(m) = file.metadata() {
+            return buffered(file, &m, name);
+        }
+    }
+    let pump = Pump::spawn(io::stdin()).map_err(|e| read_fatal(name, &e))?;
+    Ok((Box::new(BufReader::with_capacity(BUFFER, pump)), None))
+}
+
+/// Strips a UTF-8 byte-order mark, or decodes UTF-16 (with a byte-order
+/// mark, or plainly ASCII text in UTF-16 without one, which is said) into
+/// UTF-8, so that everything after reads UTF-8.
+fn decode(
+    mut reader: Box<dyn BufRead + Send>,
+    name: &str,
+    notice: &mut dyn FnMut(Notice),
+) -> io::Result<Box<dyn BufRead + Send>> {
+    // fill_buf returns what one read gave; a BOM split across reads is not a
+    // real-world case for files or pipes of text.
+    let head = reader.fill_buf()?;
+    let encoding = match sniff::encoding(head) {
+        Encoding::Utf8 => {
+            if head.starts_with(BOM) {
+                reader.consume(BOM.len());
+            }
+            return Ok(reader);
+        }
+        Encoding::Utf16Le { bom } => (encoding_rs::UTF_16LE, bom),
+        Encoding::Utf16Be { bom } => (encoding_rs::UTF_16BE, bom),
+    };
+    if !encoding.1 {
+        notice(Notice::note(
+            format!(
+                "{name}: read as {} (no byte-order mark, but every other byte is NUL)",
+                encoding.0.name()
+            ),
+            true,
+        ));
+    }
+    let decoder = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .encoding(Some(encoding.0))
+        .bom_override(true)
+        .build(reader);
+    Ok(Box::new(BufReader::with_capacity(BUFFER, decoder)))
 }
 
 fn read_fatal(name: &str, e: &io::Error) -> Fatal {
@@ -237,21 +492,13 @@ pub fn io_message(e: &io::Error) -> String {
     }
 }
 
-fn strip_bom(mut reader: Box<dyn BufRead + Send>) -> io::Result<Box<dyn BufRead + Send>> {
-    // fill_buf returns what one read gave; a BOM split across reads is not a
-    // real-world case for files or pipes of text.
-    if reader.fill_buf()?.starts_with(BOM) {
-        reader.consume(BOM.len());
-    }
-    Ok(reader)
-}
-
 fn resolve_column(
     csv: &mut csv::Reader<LineLimit<Box<dyn BufRead + Send>>>,
     spec: &InputSpec,
+    header: bool,
     name: &str,
-    warn: &mut dyn FnMut(String),
-) -> Result<usize, Fatal> {
+    notice: &mut dyn FnMut(Notice),
+) -> Result<(usize, Option<HeaderRow>), Fatal> {
     let index = match spec.column.as_deref().map(str::trim) {
         Some(c) if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) => {
             match c.parse::<usize>() {
@@ -271,21 +518,36 @@ fn resolve_column(
         }
         _ => None,
     };
-    if !spec.header {
+    if !header {
         return match (&spec.column, index) {
             (Some(c), None) => Err(Fatal::usage(format!(
                 "--column '{}' names a header, but --no-header says {name} has none (give a number)",
                 printable(c, 60)
             ))),
-            (_, i) => Ok(i.unwrap_or(0)),
+            (_, i) => Ok((i.unwrap_or(0), None)),
         };
     }
-    let headers: Vec<String> = csv
+    let raw: Vec<Vec<u8>> = csv
         .byte_headers()
         .map_err(|e| csv_fatal(name, e))?
         .iter()
-        .map(|h| String::from_utf8_lossy(h).trim().to_string())
+        .map(|h| trim(h).to_vec())
         .collect();
+    let headers: Vec<String> = raw
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .collect();
+    let chosen = pick_column(&headers, index, spec, name, notice)?;
+    Ok((chosen, Some(raw).filter(|r| !r.is_empty())))
+}
+
+fn pick_column(
+    headers: &[String],
+    index: Option<usize>,
+    spec: &InputSpec,
+    name: &str,
+    notice: &mut dyn FnMut(Notice),
+) -> Result<usize, Fatal> {
     let listing = || {
         headers
             .iter()
@@ -322,6 +584,12 @@ fn resolve_column(
                 ))
             });
     }
+    Ok(default_column(headers, name, notice))
+}
+
+/// The column without `--column`: a known ID column's name, else the first
+/// (both said when it matters).
+fn default_column(headers: &[String], name: &str, notice: &mut dyn FnMut(Notice)) -> usize {
     // By the names' order, not the columns': in an export with both `id`
     // and `customerId`, `id` is the row's own ID (an invoice's, an order's).
     let known: Vec<usize> = (0..headers.len())
@@ -336,23 +604,37 @@ fn resolve_column(
         .find_map(|k| known.iter().find(|&&i| headers[i].eq_ignore_ascii_case(k)))
     {
         if known.len() > 1 {
-            warn(format!(
-                "{name}: several ID columns ({}); using '{}' (see --column)",
-                known
-                    .iter()
-                    .map(|&i| printable(&headers[i], 40))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                printable(&headers[chosen], 40)
+            notice(Notice::warning(
+                format!(
+                    "{name}: several ID columns ({}); using '{}' (see --column)",
+                    known
+                        .iter()
+                        .map(|&i| printable(&headers[i], 40))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    printable(&headers[chosen], 40)
+                ),
+                false,
             ));
         }
-        return Ok(chosen);
+        return chosen;
     }
-    warn(format!(
-        "{name}: no customerId/customer_id/id column in the header row; using the first column '{}' (see --column, --no-header)",
-        printable(&headers[0], 40)
+    // When the header cell could be an ID, taking that row for a header
+    // decides that it is not sent: said even with --quiet.
+    let could_be_id = crate::ids::check_id(headers[0].as_bytes()).is_ok();
+    notice(Notice::warning(
+        format!(
+            "{name}: no customerId/customer_id/id column in the header row; using the first column '{}'{} (see --column, --no-header)",
+            printable(&headers[0], 40),
+            if could_be_id {
+                ", and that row is not sent"
+            } else {
+                ""
+            }
+        ),
+        could_be_id,
     ));
-    Ok(0)
+    0
 }
 
 fn csv_fatal(name: &str, e: csv::Error) -> Fatal {
@@ -382,7 +664,11 @@ pub fn read_all(
                     message: io_message(&e),
                 })?
             }
-            Kind::Csv { mut reader, column } => read_csv(&name, &mut reader, column, each)?,
+            Kind::Csv {
+                mut reader,
+                column,
+                header,
+            } => read_csv(&name, &mut reader, column, header.as_deref(), each)?,
         };
         if flow.is_break() {
             break;
@@ -482,12 +768,53 @@ fn emit_line(
     each(origin, Raw::Field(field))
 }
 
+/// What one CSV row holds in the ID column; `None` for a blank row.
+#[inline]
+fn classify_row<'r>(
+    record: &'r csv::ByteRecord,
+    column: usize,
+    header_id: Option<&[u8]>,
+    header: Option<&[Vec<u8>]>,
+) -> Option<Raw<'r>> {
+    let blank = || record.iter().all(|f| f.trim_ascii().is_empty());
+    // A total row's label is in one of its first cells.
+    let total = || record.iter().take(3).any(|f| is_total_label(trim(f)));
+    Some(match record.get(column) {
+        Some(field) => {
+            let field = trim(field);
+            if field.is_empty() {
+                if blank() {
+                    return None;
+                }
+                if total() { Raw::Total } else { Raw::Empty }
+            } else if header_id == Some(field)
+                && header.is_some_and(|h| {
+                    h.len() == record.len() && h.iter().zip(record).all(|(h, f)| h == trim(f))
+                })
+            {
+                Raw::RepeatedHeader
+            } else if is_total_label(field) {
+                Raw::Total
+            } else {
+                Raw::Field(field)
+            }
+        }
+        None if blank() => return None,
+        None if total() => Raw::Total,
+        None => Raw::MissingColumn,
+    })
+}
+
 fn read_csv(
     name: &str,
     reader: &mut csv::Reader<LineLimit<Box<dyn BufRead + Send>>>,
     column: usize,
+    header: Option<&[Vec<u8>]>,
     each: &mut dyn FnMut(Origin<'_>, Raw<'_>) -> ControlFlow<()>,
 ) -> Result<ControlFlow<()>, ReadError> {
+    // The header's ID cell: a row whose ID cell equals it may be the header
+    // again, which is then checked cell by cell.
+    let header_id = header.and_then(|h| h.get(column)).map(Vec::as_slice);
     let mut record = csv::ByteRecord::new();
     // The header row, if any, was read when the column was resolved.
     let start = reader.position().byte();
@@ -528,23 +855,10 @@ fn read_csv(
                 "a quoted field is never closed, so the rows after it cannot be read".into(),
             ));
         }
-        let origin = Origin::Line { source: name, line };
-        let blank = || record.iter().all(|f| f.trim_ascii().is_empty());
-        let flow = match record.get(column) {
-            Some(field) => {
-                let field = trim(field);
-                if field.is_empty() {
-                    if blank() {
-                        continue;
-                    }
-                    each(origin, Raw::Empty)
-                } else {
-                    each(origin, Raw::Field(field))
-                }
-            }
-            None if blank() => continue,
-            None => each(origin, Raw::MissingColumn),
+        let Some(raw) = classify_row(&record, column, header_id, header) else {
+            continue;
         };
+        let flow = each(Origin::Line { source: name, line }, raw);
         if flow.is_break() {
             return Ok(flow);
         }
@@ -583,14 +897,21 @@ pub struct LineLimit<R> {
 }
 
 impl<R> LineLimit<R> {
+    #[cfg(test)]
     fn new(inner: R) -> Self {
+        LineLimit::starting_at(inner, 0)
+    }
+
+    /// A limit on a reader whose first `skipped` lines were consumed
+    /// already (Excel's `sep=` line), so that line numbers stay physical.
+    fn starting_at(inner: R, skipped: u64) -> Self {
         LineLimit {
             inner,
             offset: 0,
             record_start: 0,
             newlines: VecDeque::new(),
             quotes: VecDeque::new(),
-            lines_before: 0,
+            lines_before: skipped,
         }
     }
 
@@ -659,7 +980,7 @@ mod tests {
             out.push(match raw {
                 Raw::Field(f) => format!("{origin}={}", String::from_utf8_lossy(f)),
                 Raw::TooLong => format!("{origin}=LONG"),
-                Raw::MissingColumn | Raw::Empty => unreachable!(),
+                _ => unreachable!(),
             });
             ControlFlow::Continue(())
         })

@@ -3,6 +3,8 @@
 
 /// The longest customer ID the API accepts.
 pub const MAX_ID_LEN: usize = 50;
+/// The longest tag name the API accepts (`Tag.name`, `maxLength: 255`).
+pub const MAX_TAG_LEN: usize = 255;
 
 /// Why a customer ID will not be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +19,10 @@ pub enum InvalidId {
     MissingColumn,
     /// A CSV row whose ID column is empty.
     Empty,
+    /// A CSV row equal to the header row.
+    RepeatedHeader,
+    /// A report's total row.
+    TotalRow,
 }
 
 impl InvalidId {
@@ -24,10 +30,12 @@ impl InvalidId {
     pub fn reason(self) -> &'static str {
         match self {
             InvalidId::TooLong => "longer than 50 characters",
-            InvalidId::BadCharacter => "only letters, digits and _ @ ~ - . are allowed",
+            InvalidId::BadCharacter => "only ASCII letters, digits and _ @ ~ - . are allowed",
             InvalidId::NotUtf8 => "not valid UTF-8",
             InvalidId::MissingColumn => "the row has no such column",
             InvalidId::Empty => "the ID column is empty in this row",
+            InvalidId::RepeatedHeader => "the header row again (files joined together?)",
+            InvalidId::TotalRow => "a total row, not a customer",
         }
     }
 }
@@ -85,47 +93,41 @@ pub fn check_tag(tag: &str) -> Result<(), String> {
         !(c.is_ascii()
             && (ID_BYTES[c as usize] || c == '+' || c.is_ascii_whitespace() || c == '\x0b'))
     }) {
+        None if tag.len() > MAX_TAG_LEN => Err(format!(
+            "the tag has {} characters; the API allows at most {MAX_TAG_LEN}",
+            tag.len()
+        )),
         None => Ok(()),
         Some(c) => Err(format!(
-            "the tag contains {}; allowed are letters, digits, spaces and _ @ ~ - . +",
-            describe_char(c)
+            "the tag contains {}{}; allowed are ASCII letters, digits, spaces and _ @ ~ - . +",
+            describe_char(c),
+            if c.is_alphanumeric() {
+                ", which is not ASCII"
+            } else {
+                ""
+            }
         )),
     }
 }
 
+/// The tag without the whitespace around it, when it has some (`" VIP "`
+/// pasted from a spreadsheet): the API would take `%20VIP%20` for another
+/// tag.
+pub fn trimmed_tag(tag: &str) -> Option<&str> {
+    let t = tag.trim();
+    (t.len() != tag.len() && !t.is_empty()).then_some(t)
+}
+
+/// Names a character for a message; an unsafe one by its code point, so the
+/// message itself cannot hide or reorder anything.
 fn describe_char(c: char) -> String {
-    if c.is_control() {
-        format!("the control character U+{:04X}", c as u32)
-    } else {
-        format!("'{c}'")
+    match crate::text::classify(c) {
+        Some(class) => format!("{} U+{:04X}", class.describe(), c as u32),
+        None => format!("'{c}'"),
     }
 }
 
-/// Control characters (terminal escapes among them) and the invisible or
-/// bidirectional marks that can disguise text: never printed as they are.
-pub fn is_unsafe_char(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Renders untrusted input for a one-line message: control characters
-/// escaped, at most `max` characters, so a hostile file cannot draw on the
-/// terminal or flood it.
-pub fn printable(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len().min(max) + 2);
-    for (n, c) in s.chars().enumerate() {
-        if n == max {
-            out.push('…');
-            break;
-        }
-        if is_unsafe_char(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+// Kept so that the callers not yet moved to `crate::text` compile unchanged.
 
 #[cfg(test)]
 mod tests {
@@ -155,12 +157,31 @@ mod tests {
         assert!(check_tag("  ").is_err());
         assert!(check_tag("a/b").unwrap_err().contains("'/'"));
         assert!(check_tag("a\u{1b}b").unwrap_err().contains("U+001B"));
-        assert!(check_tag("café").is_err());
+        assert_eq!(
+            check_tag("V\u{200b}IP").unwrap_err(),
+            "the tag contains the invisible character U+200B; allowed are ASCII letters, digits, spaces and _ @ ~ - . +"
+        );
+        assert!(
+            check_tag("a\u{202e}b")
+                .unwrap_err()
+                .contains("bidirectional control U+202E")
+        );
+        assert_eq!(
+            check_tag("café"),
+            Err("the tag contains 'é', which is not ASCII; allowed are ASCII letters, digits, spaces and _ @ ~ - . +".into())
+        );
+        assert_eq!(check_tag(&"t".repeat(255)), Ok(()));
+        assert_eq!(
+            check_tag(&"t".repeat(256)),
+            Err("the tag has 256 characters; the API allows at most 255".into())
+        );
     }
 
     #[test]
-    fn printable_escapes_and_truncates() {
-        assert_eq!(printable("a\u{1b}[31mb", 50), "a\\u{1b}[31mb");
-        assert_eq!(printable("abcdef", 3), "abc…");
+    fn tags_are_trimmed_when_they_have_spaces_around_them() {
+        assert_eq!(trimmed_tag(" VIP "), Some("VIP"));
+        assert_eq!(trimmed_tag("\tBig Spender\n"), Some("Big Spender"));
+        assert_eq!(trimmed_tag("VIP"), None);
+        assert_eq!(trimmed_tag("   "), None);
     }
 }

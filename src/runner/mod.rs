@@ -8,13 +8,16 @@
 //! (beyond the de-duplication set).
 
 pub mod backoff;
+mod batcher;
 pub mod decide;
 pub mod pacing;
 pub mod stop;
 mod worker;
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::ops::ControlFlow;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -23,13 +26,15 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use crate::api::Client;
+use crate::ids::diagnose::{EarlyCheck, Step};
 use crate::ids::read::estimate_records;
-use crate::ids::{Filter, IdList, Opened, ReadError, Verdict, read_all, validate::printable};
+use crate::ids::{Filter, Opened, ReadError, Verdict, describe_invalid, read_all, stream};
 use crate::journal::sink::{Origins, ReadRows, SourceTable, line_of};
 use crate::ledger::{Batch, Ledger};
 use crate::progress::Reporter;
 use crate::report::Outcome;
 pub use backoff::Backoff;
+use batcher::Batcher;
 pub use decide::{Decision, Policy, decide};
 pub use pacing::Pacing;
 pub use stop::{Stop, StopReason};
@@ -310,94 +315,131 @@ fn print_dry_run(shared: &Shared, batch: &Batch, out: DryRunOutput) {
 }
 
 /// The reader thread: validate, de-duplicate, batch, send down the channel.
+/// A partial batch also leaves when a streamed input pauses
+/// ([`batcher::Batcher::on_pause`]); a source whose early records are
+/// nearly all invalid stops the reading with a diagnosis
+/// ([`EarlyCheck`]).
 fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Result<(), ReadError> {
-    let size = shared.config.batch_size;
     let ledger = &shared.ledger;
+    // IDs a --journal confirmed are judged resumed, not sent.
     let mut filter = match ledger.take_preloaded() {
         Some(set) => Filter::resuming(shared.config.dedupe, set),
         None => Filter::with_expected(shared.config.dedupe, estimate_records(&sources)),
     };
-    let mut current = IdList::with_capacity(size);
-    let (mut read, mut duplicates, mut invalid, mut resumed) = (0u64, 0u64, 0u64, 0u64);
-    // With --report: where each ID came from, and the rows of IDs that
-    // never reach a batch.
+    // With --report: where each ID came from (carried with its batch), and
+    // the rows of IDs that never reach a batch.
     let sink = ledger.sink().filter(|s| s.reporting());
     let table = SourceTable::new(sources.iter().map(Opened::name));
-    let mut origins = sink.as_ref().map(|_| Origins::default());
     let mut rows = ReadRows::default();
+    let batcher = Rc::new(RefCell::new(Batcher::new(
+        shared.config.batch_size,
+        Arc::clone(&shared.ledger),
+        tx,
+    )));
+    if sink.is_some() {
+        batcher.borrow_mut().origins = Some(Origins::default());
+    }
+    let hook = {
+        let batcher = Rc::clone(&batcher);
+        move |why| batcher.borrow_mut().on_pause(why)
+    };
+    let reporter = &shared.reporter;
     let mut records = 0u64;
-    let result = read_all(sources, &mut |origin, raw| {
-        read += 1;
-        records += 1;
-        if records.is_multiple_of(PROGRESS_EVERY) {
-            shared.progress.store(records, Ordering::Relaxed);
-        }
-        let verdict = filter.judge(raw);
-        if let Some(sink) = &sink {
-            let (index, line) = (table.index_of(&origin), line_of(&origin));
-            let field = match raw {
-                crate::ids::Raw::Field(f) => f,
-                _ => b"",
-            };
-            match verdict {
-                Verdict::New(_) => origins.get_or_insert_default().push(index, line),
-                Verdict::Duplicate => rows.push(field, Outcome::Duplicate, "", index, line),
-                Verdict::Resumed(_) => rows.push(
-                    field,
-                    Outcome::Resumed,
-                    "confirmed by the run the journal records",
-                    index,
-                    line,
-                ),
-                Verdict::Invalid(why) => {
-                    rows.push(field, Outcome::Invalid, why.reason(), index, line)
+    let result = stream::with_pause_hook(hook, || {
+        for source in sources {
+            let name = source.name().to_string();
+            let mut check = EarlyCheck::new();
+            let mut stopped = None;
+            let read = read_all(vec![source], &mut |origin, raw| {
+                records += 1;
+                if records.is_multiple_of(PROGRESS_EVERY) {
+                    shared.progress.store(records, Ordering::Relaxed);
                 }
-            }
-            if rows.len() >= ReadRows::CAPACITY {
-                sink.read(std::mem::take(&mut rows));
-            }
-        }
-        match verdict {
-            Verdict::New(id) => {
-                current.push(id);
-                if current.len() == size {
-                    ledger.read(read, duplicates, invalid);
-                    ledger.resumed(resumed);
-                    (read, duplicates, invalid, resumed) = (0, 0, 0, 0);
-                    let batch = ledger.batch_from(
-                        std::mem::replace(&mut current, IdList::with_capacity(size)),
-                        origins.as_mut().map(std::mem::take),
-                    );
-                    if tx.blocking_send(batch).is_err() {
-                        return ControlFlow::Break(());
+                let mut b = batcher.borrow_mut();
+                b.read += 1;
+                let verdict = filter.judge(raw);
+                if let Some(sink) = &sink {
+                    let (index, line) = (table.index_of(&origin), line_of(&origin));
+                    let field = match raw {
+                        crate::ids::Raw::Field(f) => f,
+                        _ => b"",
+                    };
+                    let row = match verdict {
+                        Verdict::New(_) => {
+                            b.origins.get_or_insert_default().push(index, line);
+                            None
+                        }
+                        Verdict::Duplicate => Some((Outcome::Duplicate, "")),
+                        Verdict::Resumed(_) => {
+                            Some((Outcome::Resumed, "confirmed by the run the journal records"))
+                        }
+                        Verdict::Invalid(why) => Some((Outcome::Invalid, why.reason())),
+                    };
+                    if let Some((outcome, detail)) = row {
+                        rows.push(field, outcome, detail, index, line);
+                        if rows.len() >= ReadRows::CAPACITY {
+                            sink.read(std::mem::take(&mut rows));
+                        }
                     }
                 }
-            }
-            Verdict::Duplicate => duplicates += 1,
-            Verdict::Resumed(_) => resumed += 1,
-            Verdict::Invalid(why) => {
-                invalid += 1;
-                let shown = match raw {
-                    crate::ids::Raw::Field(f) => {
-                        format!(" \"{}\"", printable(&String::from_utf8_lossy(f), 60))
+                let lines = match verdict {
+                    Verdict::New(id) => {
+                        if !b.push(id) {
+                            return ControlFlow::Break(());
+                        }
+                        if check.is_done() {
+                            return ControlFlow::Continue(());
+                        }
+                        check.valid()
                     }
-                    _ => String::new(),
+                    Verdict::Resumed(_) => {
+                        b.resumed += 1;
+                        if check.is_done() {
+                            return ControlFlow::Continue(());
+                        }
+                        check.valid()
+                    }
+                    Verdict::Duplicate => {
+                        b.duplicates += 1;
+                        if check.is_done() {
+                            return ControlFlow::Continue(());
+                        }
+                        check.valid()
+                    }
+                    Verdict::Invalid(why) => {
+                        b.invalid += 1;
+                        match check.invalid(raw, why, describe_invalid(origin, raw, why)) {
+                            Step::Print(lines) => lines,
+                            Step::Hold => Vec::new(),
+                            Step::Stop { shown, diagnosis } => {
+                                shown.iter().for_each(|l| reporter.invalid(l));
+                                stopped = Some(diagnosis);
+                                return ControlFlow::Break(());
+                            }
+                        }
+                    }
                 };
-                shared.reporter.invalid(&format!(
-                    "{origin}: invalid customer ID{shown}: {}",
-                    why.reason()
-                ));
+                lines.iter().for_each(|l| reporter.invalid(l));
+                ControlFlow::Continue(())
+            });
+            check.finish().iter().for_each(|l| reporter.invalid(l));
+            read?;
+            if let Some(diagnosis) = stopped {
+                batcher.borrow_mut().abandon();
+                return Err(ReadError {
+                    source_name: name,
+                    message: diagnosis,
+                });
+            }
+            if batcher.borrow().closed {
+                break;
             }
         }
-        ControlFlow::Continue(())
+        Ok(())
     });
-    ledger.read(read, duplicates, invalid);
-    ledger.resumed(resumed);
+    batcher.borrow_mut().flush();
     if let Some(sink) = &sink {
         sink.read(rows);
-    }
-    if !current.is_empty() {
-        let _ = tx.blocking_send(ledger.batch_from(current, origins));
     }
     result
 }

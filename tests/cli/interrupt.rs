@@ -5,8 +5,7 @@
 #![cfg(unix)]
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
@@ -15,84 +14,23 @@ use crate::support::*;
 const IDS: usize = 50;
 const BATCH: &str = "10";
 
-/// A `tagctl` child process whose output goes to files.
-struct Running {
-    child: Child,
-    stdout: PathBuf,
-    stderr: PathBuf,
-}
-
-/// Starts `tagctl <args>` against `server`, with a clean environment.
-fn spawn(server: &MockServer, dir: &Dir, args: &[&str]) -> Running {
-    let stdout = dir.path("stdout");
-    let stderr = dir.path("stderr");
-    let child = process_against(server, args)
-        .stdout(std::fs::File::create(&stdout).expect("stdout file"))
-        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
-        .spawn()
-        .expect("tagctl starts");
-    Running {
-        child,
-        stdout,
-        stderr,
-    }
-}
+/// The line that acknowledges the first signal.
+const ACK: &str =
+    "warning: interrupted: finishing the requests in flight (interrupt again to abort)";
 
 /// Writes `all` to an input file in `dir` and starts tagging it in batches
 /// of `batch`, one at a time; returns the process and its `--failed-ids` path.
 fn spawn_job(server: &MockServer, dir: &Dir, all: &[String], batch: &str) -> (Running, PathBuf) {
     let input = dir.file("ids.txt", all.join("\n"));
     let failed = dir.path("failed.txt");
-    let running = spawn(server, dir, &job_args(batch, &failed, &["-f", arg(&input)]));
+    let running = Running::start(server, dir, &job_args(batch, &failed, &["-f", arg(&input)]));
     (running, failed)
 }
 
-impl Running {
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -{name} failed");
-    }
-
-    /// Waits (at most 5 s, then kills it) for the process to end.
-    fn finish(mut self) -> Run {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait for tagctl") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "tagctl did not exit within 5 s\nstderr:\n{}",
-                    read(&self.stderr)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        Run {
-            code: status.code().unwrap_or(-1),
-            stdout: read(&self.stdout),
-            stderr: read(&self.stderr),
-        }
-    }
-}
-
-fn read(path: &Path) -> String {
-    String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
-}
-
-/// Waits (at most 5 s) until the server has received `n` requests.
-fn wait_for_requests(server: &MockServer, n: u64) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while server.request_count() < n {
-        assert!(Instant::now() < deadline, "no request reached the server");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+/// Interrupts `running` and waits until it says so on standard error.
+fn interrupt_acknowledged(running: &mut Running) {
+    running.signal("INT");
+    running.wait_for_stderr("acknowledgement of the first signal", |l| l == ACK);
 }
 
 /// A mock that answers every request after `latency`.
@@ -185,11 +123,10 @@ fn a_second_ctrl_c_abandons_the_request_in_flight_at_once_and_still_writes_what_
     let all = ids(IDS);
     let server = slow_mock(latency);
     let dir = Dir::new();
-    let (running, failed) = spawn_job(&server, &dir, &all, BATCH);
+    let (mut running, failed) = spawn_job(&server, &dir, &all, BATCH);
     wait_for_requests(&server, 1);
     let arrived = Instant::now();
-    running.signal("INT");
-    std::thread::sleep(Duration::from_millis(100));
+    interrupt_acknowledged(&mut running);
     running.signal("INT");
     let second = Instant::now();
     let run = running.finish();
@@ -221,12 +158,13 @@ fn a_second_ctrl_c_abandons_the_request_in_flight_at_once_and_still_writes_what_
     );
 }
 
-/// Two signals in quick succession while the reader is still reading a large
-/// input (batches of one, so it is far from done): the run is aborted.
+/// Two signals (the second once the first is acknowledged) while the reader is
+/// still reading a large input (batches of one, so it is far from done): the
+/// run is aborted.
 fn abort_while_reading(dir: &Dir, server: &MockServer, all: &[String]) -> (Run, PathBuf) {
-    let (running, failed) = spawn_job(server, dir, all, "1");
+    let (mut running, failed) = spawn_job(server, dir, all, "1");
     wait_for_requests(server, 1);
-    running.signal("INT");
+    interrupt_acknowledged(&mut running);
     running.signal("INT");
     let run = running.finish();
     run.expect_code(130);
@@ -281,21 +219,12 @@ fn ctrl_c_does_not_wait_for_a_pipe_that_stays_open() {
     let server = slow_mock(Duration::from_millis(300));
     let dir = Dir::new();
     let failed = dir.path("failed.txt");
-    let (stdout, stderr) = (dir.path("stdout"), dir.path("stderr"));
-    let mut child = process_against(&server, &job_args(BATCH, &failed, &[]))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::fs::File::create(&stdout).unwrap())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .expect("tagctl starts");
+    let mut cmd = process_against(&server, &job_args(BATCH, &failed, &[]));
+    cmd.stdin(std::process::Stdio::piped());
+    let mut running = Running::start_with(cmd, &dir);
     // Fed, then left open, as a producer that hangs would leave it.
-    let mut stdin = child.stdin.take().expect("a pipe");
+    let mut stdin = running.child.stdin.take().expect("a pipe");
     std::io::Write::write_all(&mut stdin, ids(IDS).join("\n").as_bytes()).unwrap();
-    let running = Running {
-        child,
-        stdout,
-        stderr,
-    };
     wait_for_requests(&server, 1);
     let signalled = Instant::now();
     running.signal("INT");
@@ -327,7 +256,7 @@ fn after_ctrl_c_a_request_in_flight_is_waited_for_no_longer_than_the_timeout() {
     let dir = Dir::new();
     let input = dir.file("ids.txt", ids(IDS).join("\n"));
     let failed = dir.path("failed.txt");
-    let running = spawn(
+    let running = Running::start(
         &server,
         &dir,
         &job_args(
@@ -357,4 +286,34 @@ fn after_ctrl_c_a_request_in_flight_is_waited_for_no_longer_than_the_timeout() {
         "{json}"
     );
     assert_eq!(failed_lines(&failed), ids(IDS));
+}
+
+#[test]
+fn the_text_summary_of_an_interrupted_run_says_so() {
+    let all = ids(IDS);
+    let server = slow_mock(Duration::from_millis(300));
+    let dir = Dir::new();
+    let input = dir.file("ids.txt", all.join("\n"));
+    let args = [
+        "tag",
+        "VIP",
+        "-f",
+        arg(&input),
+        "--batch-size",
+        BATCH,
+        "--concurrency",
+        "1",
+    ];
+    let mut running = Running::start(&server, &dir, &args);
+    wait_for_requests(&server, 1);
+    interrupt_acknowledged(&mut running);
+    let run = running.finish();
+    run.expect_code(130);
+    assert_eq!(server.request_count(), 1);
+    assert_transcript(
+        "summary_interrupted",
+        &args,
+        &run,
+        &Normalizer::new().server(&server).dir(&dir),
+    );
 }

@@ -17,3 +17,5 @@ mod properties;
 mod rate_limit;
 mod report;
 mod security;
+mod sniff;
+mod wording;

@@ -61,7 +61,7 @@ fn every_id_read_has_one_row_with_its_fate() {
         [
             HEADER.to_string(),
             format!(
-                "\"bad, id\",invalid,,\"only letters, digits and _ @ ~ - . are allowed\",{}",
+                "\"bad, id\",invalid,,\"only ASCII letters, digits and _ @ ~ - . are allowed\",{}",
                 src(5)
             ),
             format!("cus_1,duplicate,,,{}", src(4)),

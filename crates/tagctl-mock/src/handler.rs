@@ -348,12 +348,41 @@ fn fault_response(fault: &Fault, config: &MockConfig, instance: &str) -> Respons
     }
 }
 
-/// `text` with control characters escaped, so a hostile path or fault body cannot drive
-/// the terminal the log is shown on.
+/// The characters the log never shows as they are, beyond ASCII's controls: DEL and C1
+/// controls, bidirectional controls, zero-width and other invisible characters, line and
+/// paragraph separators. Kept apart from tagctl's list on purpose: the mock is an
+/// independent check, and shares no code with the client it tests.
+const HIDDEN: &[(char, char)] = &[
+    ('\u{7f}', '\u{9f}'),
+    ('\u{ad}', '\u{ad}'),
+    ('\u{34f}', '\u{34f}'),
+    ('\u{61c}', '\u{61c}'),
+    ('\u{115f}', '\u{1160}'),
+    ('\u{17b4}', '\u{17b5}'),
+    ('\u{180b}', '\u{180f}'),
+    ('\u{200b}', '\u{200f}'),
+    ('\u{2028}', '\u{202e}'),
+    ('\u{2060}', '\u{206f}'),
+    ('\u{3164}', '\u{3164}'),
+    ('\u{feff}', '\u{feff}'),
+    ('\u{ffa0}', '\u{ffa0}'),
+    ('\u{fff9}', '\u{fffb}'),
+    ('\u{1bca0}', '\u{1bca3}'),
+    ('\u{1d173}', '\u{1d17a}'),
+    ('\u{e0000}', '\u{e007f}'),
+];
+
+/// Whether the log must escape `c`.
+fn hidden(c: char) -> bool {
+    c < ' ' || HIDDEN.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
+}
+
+/// `text` with control, bidirectional and invisible characters escaped, so a hostile path
+/// or fault body can neither drive nor disguise the terminal the log is shown on.
 fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() {
+        if hidden(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -739,8 +768,26 @@ mod tests {
 
     #[test]
     fn log_text_is_defanged() {
-        assert_eq!(printable("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\\n");
-        assert_eq!(printable("Big%20Spender é"), "Big%20Spender é");
+        let cases = [
+            ("Big%20Spender é 😀", "Big%20Spender é 😀"),
+            ("a\u{1b}[31mb\n", "a\\u{1b}[31mb\\n"),
+            ("\t\r\0", "\\t\\r\\u{0}"),
+            ("del\u{7f} csi\u{9b}", "del\\u{7f} csi\\u{9b}"),
+            ("abc\u{202e}fed", "abc\\u{202e}fed"),
+            ("\u{2066}x\u{2069}\u{61c}", "\\u{2066}x\\u{2069}\\u{61c}"),
+            ("\u{200e}\u{200f}", "\\u{200e}\\u{200f}"),
+            ("pay\u{200b}pal\u{feff}", "pay\\u{200b}pal\\u{feff}"),
+            ("\u{2060}\u{2064}\u{ad}", "\\u{2060}\\u{2064}\\u{ad}"),
+            ("a\u{2028}b", "a\\u{2028}b"),
+            ("tag\u{e0041}", "tag\\u{e0041}"),
+            (
+                "\u{a0}\u{2010}\u{202f}\u{fe0f}",
+                "\u{a0}\u{2010}\u{202f}\u{fe0f}",
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(printable(input), expected, "{input:?}");
+        }
     }
 
     #[test]

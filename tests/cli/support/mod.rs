@@ -6,8 +6,13 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+
+mod snapshot;
+mod watch;
+pub use snapshot::*;
 #[allow(unused_imports)] // each test module uses a different part
 pub use tagctl_mock::{Fault, MockConfig, MockServer, RateLimit};
+pub use watch::*;
 
 /// The key the tests authenticate with.
 pub const KEY: &str = "sk_test_SECRET_9f8e7d";
