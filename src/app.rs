@@ -392,8 +392,13 @@ fn execute(
         reporter.error(&e.to_string(), &[]);
     }
     if end.input_unread {
+        let kept = failed_ids.as_ref().is_some_and(FailedIds::is_input);
         reporter.error(
-            "stopped before the whole input was read: the unread rest is neither counted nor in --failed-ids",
+            if kept {
+                "stopped before the whole input was read: the unread rest is not counted; --failed-ids keeps its former content after the leftovers"
+            } else {
+                "stopped before the whole input was read: the unread rest is neither counted nor in --failed-ids"
+            },
             &[],
         );
     }

@@ -333,6 +333,7 @@ impl Journal {
                 let payload = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
                 encode(b'H', &payload, &mut journal.buf);
                 journal.commit().map_err(io)?;
+                sync_directory_of(path);
                 None
             }
         };
@@ -379,6 +380,25 @@ impl Journal {
         encode(b'F', &payload, &mut self.buf);
         self.commit()
     }
+}
+
+/// Makes a new file's directory entry durable too (best effort: without it
+/// a crash may lose the whole new journal, and the rerun then starts afresh,
+/// which is safe).
+fn sync_directory_of(path: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Reads a journal without changing it (for `--dry-run`): `Some(started)`

@@ -463,6 +463,12 @@ fn failed_ids_that_is_also_an_unread_input_keeps_its_ids_after_ctrl_c() {
     drop(stdin);
     run.expect_code(130);
     assert_eq!(
+        run.stderr_lines_starting("error: stopped"),
+        [
+            "error: stopped before the whole input was read: the unread rest is not counted; --failed-ids keeps its former content after the leftovers"
+        ]
+    );
+    assert_eq!(
         read_failed(&left),
         "cus_left_1\ncus_left_2\n",
         "the unread input is kept\n{}",
