@@ -22,11 +22,12 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
     $completions = @(switch ($command) {
         'tagctl' {
             [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments')
-            [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed)')
+            [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed), ''-'' for standard input')
             [CompletionResult]::new('--jwt', '--jwt', [CompletionResultType]::ParameterName, 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]')
             [CompletionResult]::new('--organization-id', '--organization-id', [CompletionResultType]::ParameterName, 'Organization ID: adds /organizations/{ID} to the base URL')
             [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Another API host: a local mock, a proxy (its path prefix is kept)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The final summary on standard output')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)')
             [CompletionResult]::new('--sandbox', '--sandbox', [CompletionResultType]::ParameterName, 'Use the sandbox host (api-sandbox.rebilly.com) instead of live')
             [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow credentials over plain http:// to a host other than loopback')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
@@ -40,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
             [CompletionResult]::new('tag', 'tag', [CompletionResultType]::ParameterValue, 'Tag customers: POST /tags/{TAG}/customers')
             [CompletionResult]::new('untag', 'untag', [CompletionResultType]::ParameterValue, 'Remove the tag from customers: DELETE /tags/{TAG}/customers')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the manual page (roff), from the same definitions as --help')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -58,14 +60,17 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
             [CompletionResult]::new('--journal', '--journal', [CompletionResultType]::ParameterName, 'Record the job and every confirmed batch here (synced to disk); rerun the same command after a crash to skip what it confirmed')
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write every ID''s fate as CSV: customerId,outcome,status,detail,source')
             [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments')
-            [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed)')
+            [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed), ''-'' for standard input')
             [CompletionResult]::new('--jwt', '--jwt', [CompletionResultType]::ParameterName, 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]')
             [CompletionResult]::new('--organization-id', '--organization-id', [CompletionResultType]::ParameterName, 'Organization ID: adds /organizations/{ID} to the base URL')
             [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Another API host: a local mock, a proxy (its path prefix is kept)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The final summary on standard output')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)')
             [CompletionResult]::new('--no-header', '--no-header', [CompletionResultType]::ParameterName, 'The CSV/TSV has no header row')
             [CompletionResult]::new('--no-dedupe', '--no-dedupe', [CompletionResultType]::ParameterName, 'Skip de-duplication (constant memory) for input known to be unique')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check the input and print the requests that would be sent; sends nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask before removing tags (untag asks only when standard input and standard error are terminals)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask before removing tags (untag asks only when standard input and standard error are terminals)')
             [CompletionResult]::new('--sandbox', '--sandbox', [CompletionResultType]::ParameterName, 'Use the sandbox host (api-sandbox.rebilly.com) instead of live')
             [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow credentials over plain http:// to a host other than loopback')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
@@ -91,14 +96,17 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
             [CompletionResult]::new('--journal', '--journal', [CompletionResultType]::ParameterName, 'Record the job and every confirmed batch here (synced to disk); rerun the same command after a crash to skip what it confirmed')
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write every ID''s fate as CSV: customerId,outcome,status,detail,source')
             [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments')
-            [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed)')
+            [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed), ''-'' for standard input')
             [CompletionResult]::new('--jwt', '--jwt', [CompletionResultType]::ParameterName, 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]')
             [CompletionResult]::new('--organization-id', '--organization-id', [CompletionResultType]::ParameterName, 'Organization ID: adds /organizations/{ID} to the base URL')
             [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Another API host: a local mock, a proxy (its path prefix is kept)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The final summary on standard output')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)')
             [CompletionResult]::new('--no-header', '--no-header', [CompletionResultType]::ParameterName, 'The CSV/TSV has no header row')
             [CompletionResult]::new('--no-dedupe', '--no-dedupe', [CompletionResultType]::ParameterName, 'Skip de-duplication (constant memory) for input known to be unique')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check the input and print the requests that would be sent; sends nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask before removing tags (untag asks only when standard input and standard error are terminals)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask before removing tags (untag asks only when standard input and standard error are terminals)')
             [CompletionResult]::new('--sandbox', '--sandbox', [CompletionResultType]::ParameterName, 'Use the sandbox host (api-sandbox.rebilly.com) instead of live')
             [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow credentials over plain http:// to a host other than loopback')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
@@ -111,11 +119,30 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
         }
         'tagctl;completions' {
             [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments')
-            [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed)')
+            [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed), ''-'' for standard input')
             [CompletionResult]::new('--jwt', '--jwt', [CompletionResultType]::ParameterName, 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]')
             [CompletionResult]::new('--organization-id', '--organization-id', [CompletionResultType]::ParameterName, 'Organization ID: adds /organizations/{ID} to the base URL')
             [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Another API host: a local mock, a proxy (its path prefix is kept)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The final summary on standard output')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)')
+            [CompletionResult]::new('--sandbox', '--sandbox', [CompletionResultType]::ParameterName, 'Use the sandbox host (api-sandbox.rebilly.com) instead of live')
+            [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow credentials over plain http:// to a host other than loopback')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'One line per request on standard error: method, URL, attempt, status, wait')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'One line per request on standard error: method, URL, attempt, status, wait')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'tagctl;man' {
+            [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments')
+            [CompletionResult]::new('--api-key-file', '--api-key-file', [CompletionResultType]::ParameterName, 'Read the API key from a file (its first line, trimmed), ''-'' for standard input')
+            [CompletionResult]::new('--jwt', '--jwt', [CompletionResultType]::ParameterName, 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]')
+            [CompletionResult]::new('--organization-id', '--organization-id', [CompletionResultType]::ParameterName, 'Organization ID: adds /organizations/{ID} to the base URL')
+            [CompletionResult]::new('--api-url', '--api-url', [CompletionResultType]::ParameterName, 'Another API host: a local mock, a proxy (its path prefix is kept)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The final summary on standard output')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)')
             [CompletionResult]::new('--sandbox', '--sandbox', [CompletionResultType]::ParameterName, 'Use the sandbox host (api-sandbox.rebilly.com) instead of live')
             [CompletionResult]::new('--allow-insecure-http', '--allow-insecure-http', [CompletionResultType]::ParameterName, 'Allow credentials over plain http:// to a host other than loopback')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on standard error (no progress, warnings or text summary)')
@@ -130,6 +157,7 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
             [CompletionResult]::new('tag', 'tag', [CompletionResultType]::ParameterValue, 'Tag customers: POST /tags/{TAG}/customers')
             [CompletionResult]::new('untag', 'untag', [CompletionResultType]::ParameterValue, 'Remove the tag from customers: DELETE /tags/{TAG}/customers')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the manual page (roff), from the same definitions as --help')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -140,6 +168,9 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
             break
         }
         'tagctl;help;completions' {
+            break
+        }
+        'tagctl;help;man' {
             break
         }
         'tagctl;help;help' {

@@ -19,11 +19,12 @@ set edit:completion:arg-completer[tagctl] = {|@words|
     var completions = [
         &'tagctl'= {
             cand --api-key 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments'
-            cand --api-key-file 'Read the API key from a file (its first line, trimmed)'
+            cand --api-key-file 'Read the API key from a file (its first line, trimmed), ''-'' for standard input'
             cand --jwt 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]'
             cand --organization-id 'Organization ID: adds /organizations/{ID} to the base URL'
             cand --api-url 'Another API host: a local mock, a proxy (its path prefix is kept)'
             cand --output 'The final summary on standard output'
+            cand --progress 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)'
             cand --sandbox 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
             cand --allow-insecure-http 'Allow credentials over plain http:// to a host other than loopback'
             cand -q 'Only errors on standard error (no progress, warnings or text summary)'
@@ -37,6 +38,7 @@ set edit:completion:arg-completer[tagctl] = {|@words|
             cand tag 'Tag customers: POST /tags/{TAG}/customers'
             cand untag 'Remove the tag from customers: DELETE /tags/{TAG}/customers'
             cand completions 'Print a shell completion script'
+            cand man 'Print the manual page (roff), from the same definitions as --help'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tagctl;tag'= {
@@ -54,14 +56,17 @@ set edit:completion:arg-completer[tagctl] = {|@words|
             cand --journal 'Record the job and every confirmed batch here (synced to disk); rerun the same command after a crash to skip what it confirmed'
             cand --report 'Write every ID''s fate as CSV: customerId,outcome,status,detail,source'
             cand --api-key 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments'
-            cand --api-key-file 'Read the API key from a file (its first line, trimmed)'
+            cand --api-key-file 'Read the API key from a file (its first line, trimmed), ''-'' for standard input'
             cand --jwt 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]'
             cand --organization-id 'Organization ID: adds /organizations/{ID} to the base URL'
             cand --api-url 'Another API host: a local mock, a proxy (its path prefix is kept)'
             cand --output 'The final summary on standard output'
+            cand --progress 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)'
             cand --no-header 'The CSV/TSV has no header row'
             cand --no-dedupe 'Skip de-duplication (constant memory) for input known to be unique'
             cand --dry-run 'Check the input and print the requests that would be sent; sends nothing'
+            cand -y 'Do not ask before removing tags (untag asks only when standard input and standard error are terminals)'
+            cand --yes 'Do not ask before removing tags (untag asks only when standard input and standard error are terminals)'
             cand --sandbox 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
             cand --allow-insecure-http 'Allow credentials over plain http:// to a host other than loopback'
             cand -q 'Only errors on standard error (no progress, warnings or text summary)'
@@ -86,14 +91,17 @@ set edit:completion:arg-completer[tagctl] = {|@words|
             cand --journal 'Record the job and every confirmed batch here (synced to disk); rerun the same command after a crash to skip what it confirmed'
             cand --report 'Write every ID''s fate as CSV: customerId,outcome,status,detail,source'
             cand --api-key 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments'
-            cand --api-key-file 'Read the API key from a file (its first line, trimmed)'
+            cand --api-key-file 'Read the API key from a file (its first line, trimmed), ''-'' for standard input'
             cand --jwt 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]'
             cand --organization-id 'Organization ID: adds /organizations/{ID} to the base URL'
             cand --api-url 'Another API host: a local mock, a proxy (its path prefix is kept)'
             cand --output 'The final summary on standard output'
+            cand --progress 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)'
             cand --no-header 'The CSV/TSV has no header row'
             cand --no-dedupe 'Skip de-duplication (constant memory) for input known to be unique'
             cand --dry-run 'Check the input and print the requests that would be sent; sends nothing'
+            cand -y 'Do not ask before removing tags (untag asks only when standard input and standard error are terminals)'
+            cand --yes 'Do not ask before removing tags (untag asks only when standard input and standard error are terminals)'
             cand --sandbox 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
             cand --allow-insecure-http 'Allow credentials over plain http:// to a host other than loopback'
             cand -q 'Only errors on standard error (no progress, warnings or text summary)'
@@ -105,11 +113,29 @@ set edit:completion:arg-completer[tagctl] = {|@words|
         }
         &'tagctl;completions'= {
             cand --api-key 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments'
-            cand --api-key-file 'Read the API key from a file (its first line, trimmed)'
+            cand --api-key-file 'Read the API key from a file (its first line, trimmed), ''-'' for standard input'
             cand --jwt 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]'
             cand --organization-id 'Organization ID: adds /organizations/{ID} to the base URL'
             cand --api-url 'Another API host: a local mock, a proxy (its path prefix is kept)'
             cand --output 'The final summary on standard output'
+            cand --progress 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)'
+            cand --sandbox 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
+            cand --allow-insecure-http 'Allow credentials over plain http:// to a host other than loopback'
+            cand -q 'Only errors on standard error (no progress, warnings or text summary)'
+            cand --quiet 'Only errors on standard error (no progress, warnings or text summary)'
+            cand -v 'One line per request on standard error: method, URL, attempt, status, wait'
+            cand --verbose 'One line per request on standard error: method, URL, attempt, status, wait'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'tagctl;man'= {
+            cand --api-key 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments'
+            cand --api-key-file 'Read the API key from a file (its first line, trimmed), ''-'' for standard input'
+            cand --jwt 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]'
+            cand --organization-id 'Organization ID: adds /organizations/{ID} to the base URL'
+            cand --api-url 'Another API host: a local mock, a proxy (its path prefix is kept)'
+            cand --output 'The final summary on standard output'
+            cand --progress 'Progress on standard error: auto draws a bar on a terminal and prints plain status lines otherwise (every 30 s, and when a long rate-limit wait begins)'
             cand --sandbox 'Use the sandbox host (api-sandbox.rebilly.com) instead of live'
             cand --allow-insecure-http 'Allow credentials over plain http:// to a host other than loopback'
             cand -q 'Only errors on standard error (no progress, warnings or text summary)'
@@ -123,6 +149,7 @@ set edit:completion:arg-completer[tagctl] = {|@words|
             cand tag 'Tag customers: POST /tags/{TAG}/customers'
             cand untag 'Remove the tag from customers: DELETE /tags/{TAG}/customers'
             cand completions 'Print a shell completion script'
+            cand man 'Print the manual page (roff), from the same definitions as --help'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tagctl;help;tag'= {
@@ -130,6 +157,8 @@ set edit:completion:arg-completer[tagctl] = {|@words|
         &'tagctl;help;untag'= {
         }
         &'tagctl;help;completions'= {
+        }
+        &'tagctl;help;man'= {
         }
         &'tagctl;help;help'= {
         }

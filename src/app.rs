@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
 
-use crate::api::{Action, Client, CredentialArgs, CredentialSource, Endpoint};
+use crate::api::hint::{FirstFix, finish_hint};
+use crate::api::{Action, Client, CredentialArgs, CredentialSource, Endpoint, UrlSource};
 use crate::cli::{Cli, Command, GlobalArgs, JobArgs, OutputFormat};
 use crate::exit::{Exit, Fatal};
 use crate::failed_ids::FailedIds;
@@ -19,7 +20,7 @@ use crate::ids::{self, InputSpec};
 use crate::journal::sink::{Hooks, SinkEnd, Sinks, SourceTable};
 use crate::journal::{self, Journal};
 use crate::ledger::Ledger;
-use crate::progress::{Reporter, Verbosity};
+use crate::progress::{Display, Reporter, Verbosity};
 use crate::report::Report;
 use crate::runner::{self, Backoff, DryRunOutput, JobConfig, Policy, Stop, StopReason};
 use crate::summary::Summary;
@@ -71,20 +72,30 @@ pub fn run(cli: Cli) -> Exit {
             let _ = std::io::stdout().lock().write_all(&script);
             Exit::Success
         }
+        Command::Man => {
+            let _ = std::io::stdout().lock().write_all(&crate::man::render());
+            Exit::Success
+        }
         Command::Tag(job) => run_job(&cli.global, job, Action::Tag),
         Command::Untag(job) => run_job(&cli.global, job, Action::Untag),
     }
 }
 
 fn run_job(global: &GlobalArgs, mut job: JobArgs, action: Action) -> Exit {
-    let verbosity = if global.quiet {
-        Verbosity::Quiet
-    } else if global.verbose {
+    let verbosity = if global.verbose {
         Verbosity::Verbose
+    } else if global.quiet || global.progress == crate::cli::ProgressMode::None {
+        // `--progress none`, like `-q`, leaves standard error to errors.
+        Verbosity::Quiet
     } else {
         Verbosity::Normal
     };
-    let reporter = Arc::new(Reporter::new(verbosity));
+    let display = Display::choose(
+        global.progress,
+        global.quiet,
+        std::io::stderr().is_terminal(),
+    );
+    let reporter = Arc::new(Reporter::new(verbosity, display));
     if let Some(tag) = ids::validate::trimmed_tag(&job.tag).map(str::to_string) {
         reporter.warn(&format!("the tag has spaces around it; using \"{tag}\""));
         job.tag = tag;
@@ -100,12 +111,54 @@ fn run_job(global: &GlobalArgs, mut job: JobArgs, action: Action) -> Exit {
 
 struct Prepared {
     client: Client,
+    endpoint: String,
     sources: Vec<ids::Opened>,
     failed_ids: Option<FailedIds>,
     journal: Option<Journal>,
     report: Option<Report<std::io::BufWriter<std::fs::File>>>,
     /// The IDs the resumed journal confirmed.
     preloaded: Option<IdSet>,
+}
+
+/// The endpoint, knowing where `--api-url` came from: the flag and the
+/// variable fill one field, so equal to the variable, it came from there
+/// (or both say the same).
+fn endpoint(global: &GlobalArgs, tag: &str) -> Result<Endpoint, Fatal> {
+    let api_source = match (&global.api_url, std::env::var("REBILLY_API_URL")) {
+        (Some(flag), Ok(env)) if *flag == env => UrlSource::Environment,
+        _ => UrlSource::Flag,
+    };
+    Endpoint::from_source(
+        global.api_url.as_deref(),
+        api_source,
+        global.sandbox,
+        global.organization_id.as_deref(),
+        tag,
+    )
+}
+
+/// Standard input serves one purpose and standard output holds the
+/// summary. True when the key comes from standard input.
+fn check_standard_streams(global: &GlobalArgs, job: &JobArgs) -> Result<bool, Fatal> {
+    let key_from_stdin = global
+        .api_key_file
+        .as_deref()
+        .is_some_and(crate::api::secret::is_stdin);
+    if key_from_stdin && job.ids_files.iter().any(|f| f.as_os_str() == "-") {
+        return Err(Fatal::usage(
+            "--api-key-file - and --ids-file - both want standard input; give one of them a file",
+        ));
+    }
+    if job
+        .failed_ids
+        .as_ref()
+        .is_some_and(|f| f.as_os_str() == "-")
+    {
+        return Err(Fatal::usage(
+            "--failed-ids -: standard output holds the summary; give a file name",
+        ));
+    }
+    Ok(key_from_stdin)
 }
 
 /// Everything that can fail before a request, in the order a user fixes it.
@@ -121,12 +174,8 @@ fn prepare(
             crate::text::printable(&job.tag, 60)
         ))
     })?;
-    let endpoint = Endpoint::new(
-        global.api_url.as_deref(),
-        global.sandbox,
-        global.organization_id.as_deref(),
-        &job.tag,
-    )?;
+    let endpoint = endpoint(global, &job.tag)?;
+    let key_from_stdin = check_standard_streams(global, job)?;
     let credentials = crate::api::secret::resolve(
         CredentialArgs {
             api_key: global.api_key.clone(),
@@ -134,6 +183,7 @@ fn prepare(
             jwt: global.jwt.clone(),
         },
         |name| std::env::var(name).ok(),
+        &mut |w| reporter.warn(&w),
     )?;
     if credentials.is_none() && !job.dry_run {
         return Err(Fatal::usage(
@@ -156,13 +206,18 @@ fn prepare(
         format: job.format,
         column: job.column.clone(),
         header: !job.no_header,
-        stdin_when_empty: !std::io::stdin().is_terminal(),
+        stdin_when_empty: !key_from_stdin && !std::io::stdin().is_terminal(),
         delimiter: job.delimiter,
     };
     if spec.args.is_empty() && spec.files.is_empty() && !spec.stdin_when_empty {
         return Err(Fatal::usage(
             "no customer IDs: give them as arguments, with --ids-file, or on standard input",
         ));
+    }
+    if action == Action::Untag && !job.yes && !job.dry_run {
+        // Before the input is opened: `-f -` on a terminal reads the IDs
+        // after the answer.
+        crate::confirm::before_untag(&job.tag, &endpoint)?;
     }
     // Checked now, so an unwritable path costs no request; emptied only when
     // the run starts (see `failed_ids`).
@@ -178,6 +233,7 @@ fn prepare(
         tag: job.tag.clone(),
         endpoint: endpoint.display(),
     };
+    let base = endpoint.base().to_string();
     let client = Client::new(
         endpoint,
         action,
@@ -185,6 +241,10 @@ fn prepare(
         Duration::from_secs_f64(job.timeout),
         job.concurrency as usize,
     )?;
+    let client = match &credentials {
+        Some((c, source)) => client.with_credential_source(c, *source),
+        None => client,
+    };
     // Last, once nothing else can fail: opening a journal may start it
     // afresh, and a report file is created empty.
     let (journal, preloaded) = match &job.journal {
@@ -208,6 +268,7 @@ fn prepare(
         .transpose()?;
     Ok(Prepared {
         client,
+        endpoint: base,
         sources,
         failed_ids,
         journal,
@@ -426,6 +487,7 @@ fn execute(
         read_error: end.read_error.as_ref().map(ToString::to_string),
         // A journal or report that could not be written is never success either.
         failed_ids_lost: failed_ids_lost || sink_lost(&sink_end),
+        endpoint: prepared.endpoint,
     };
     runtime.shutdown_timeout(Duration::from_millis(100));
     if summary.no_input() {
@@ -435,12 +497,34 @@ fn execute(
         );
         return summary.exit();
     }
-    if json {
+    print_summary(global, &summary, job.failed_ids.as_deref());
+    summary.exit()
+}
+
+/// The summary on standard output: JSON, or text unless quiet.
+fn print_summary(global: &GlobalArgs, summary: &Summary, failed_ids: Option<&std::path::Path>) {
+    if global.output == OutputFormat::Json {
         let _ = writeln!(std::io::stdout().lock(), "{}", summary.to_json());
     } else if !global.quiet {
-        let _ = write!(std::io::stdout().lock(), "{}", summary.to_text());
+        let text = summary.to_text() + &how_to_finish(summary, failed_ids);
+        let _ = write!(std::io::stdout().lock(), "{text}");
     }
-    summary.exit()
+}
+
+/// The text summary's last line when IDs are left: how to finish the job
+/// (with the `--failed-ids` file, if it was written).
+fn how_to_finish(summary: &Summary, failed_ids: Option<&std::path::Path>) -> String {
+    if summary.dry_run {
+        return String::new();
+    }
+    let unconfirmed = summary.counts.failed + summary.counts.unsent;
+    let path = failed_ids.filter(|_| !summary.failed_ids_lost);
+    let first = match &summary.stop {
+        Some(StopReason::Unauthorized) => FirstFix::Credentials,
+        Some(StopReason::Unreachable(_)) => FirstFix::Reachability,
+        _ => FirstFix::Nothing,
+    };
+    finish_hint(unconfirmed, path, first).unwrap_or_default()
 }
 
 /// Whether the journal or the report could not be written in full.
@@ -455,6 +539,8 @@ async fn watch_signals(stop: Stop, abort: Stop, reporter: Arc<Reporter>) {
         return;
     };
     signals.next().await;
+    // No stale frame stays above the warning and the summary.
+    reporter.finish();
     reporter.warn("interrupted: finishing the requests in flight (interrupt again to abort)");
     stop.request(StopReason::Interrupted);
     signals.next().await;

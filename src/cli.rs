@@ -15,8 +15,36 @@ Examples:
 
 Credentials come from REBILLY_API_KEY (or REBILLY_JWT, or --api-key-file);
 the organization from REBILLY_ORGANIZATION_ID. Exit codes: 0 all confirmed,
-1 some IDs invalid/failed/unsent, 2 usage or input error, 4 credentials or
-permission refused, 130 interrupted.";
+1 some IDs invalid/failed/unsent, 2 usage or input error, 3 the API could not
+be reached, 4 credentials or permission refused, 130 interrupted.
+`tagctl man | man -l -` shows the manual.";
+
+const TAG_EXAMPLES: &str = "\
+Examples:
+  tagctl tag VIP cus_1 cus_2
+  tagctl tag VIP -f ids.csv --failed-ids left.txt    then: tagctl tag VIP -f left.txt
+  tagctl tag 'Big Spender' -f report.csv --column 3 --sandbox
+  some-query | tagctl tag VIP --output json > summary.json
+  tagctl tag VIP -f ids.txt --dry-run                 check the input, send nothing
+  tagctl tag VIP -f ids.txt --progress plain 2> tag.log";
+
+const UNTAG_EXAMPLES: &str = "\
+Examples:
+  tagctl untag VIP cus_1 cus_2                        asks first on a terminal
+  tagctl untag VIP -f ids.csv --yes                   no question (scripts never get one)
+  tagctl untag VIP -f ids.csv --sandbox --failed-ids left.txt
+  some-query | tagctl untag VIP --output json";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  tagctl completions bash > ~/.local/share/bash-completion/completions/tagctl
+  tagctl completions zsh > ~/.zfunc/_tagctl
+  tagctl completions fish > ~/.config/fish/completions/tagctl.fish";
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  tagctl man | man -l -
+  tagctl man > ~/.local/share/man/man1/tagctl.1";
 
 /// Bulk-tag and untag customers in a Rebilly account.
 ///
@@ -40,15 +68,21 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Tag customers: POST /tags/{TAG}/customers.
+    #[command(after_help = TAG_EXAMPLES)]
     Tag(JobArgs),
     /// Remove the tag from customers: DELETE /tags/{TAG}/customers.
+    #[command(after_help = UNTAG_EXAMPLES)]
     Untag(JobArgs),
     /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff), from the same definitions as --help.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man,
 }
 
 /// Options that may stand before or after the command.
@@ -59,7 +93,7 @@ pub struct GlobalArgs {
     #[arg(long, value_name = "KEY", global = true, help_heading = "Connection")]
     pub api_key: Option<crate::api::Secret>,
 
-    /// Read the API key from a file (its first line, trimmed).
+    /// Read the API key from a file (its first line, trimmed), '-' for standard input.
     #[arg(long, value_name = "PATH", global = true, help_heading = "Connection")]
     pub api_key_file: Option<PathBuf>,
 
@@ -72,6 +106,7 @@ pub struct GlobalArgs {
         long,
         value_name = "ID",
         env = "REBILLY_ORGANIZATION_ID",
+        hide_env_values = true,
         global = true,
         help_heading = "Connection"
     )]
@@ -81,6 +116,7 @@ pub struct GlobalArgs {
     #[arg(
         long,
         env = "REBILLY_SANDBOX",
+        hide_env_values = true,
         value_parser = clap::builder::FalseyValueParser::new(),
         global = true,
         help_heading = "Connection"
@@ -92,6 +128,7 @@ pub struct GlobalArgs {
         long,
         value_name = "URL",
         env = "REBILLY_API_URL",
+        hide_env_values = true,
         global = true,
         help_heading = "Connection"
     )]
@@ -111,6 +148,18 @@ pub struct GlobalArgs {
         help_heading = "Output"
     )]
     pub output: OutputFormat,
+
+    /// Progress on standard error: auto draws a bar on a terminal and prints plain
+    /// status lines otherwise (every 30 s, and when a long rate-limit wait begins).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = ProgressMode::Auto,
+        global = true,
+        help_heading = "Output"
+    )]
+    pub progress: ProgressMode,
 
     /// Only errors on standard error (no progress, warnings or text summary).
     #[arg(
@@ -175,7 +224,8 @@ pub struct JobArgs {
         long,
         value_name = "N",
         default_value_t = 1000,
-        value_parser = clap::value_parser!(u32).range(1..=1000),
+        allow_negative_numbers = true,
+        value_parser = |s: &str| parse_count(s, 1, 1000),
         help_heading = "Batching"
     )]
     pub batch_size: u32,
@@ -185,7 +235,8 @@ pub struct JobArgs {
         long,
         value_name = "N",
         default_value_t = 4,
-        value_parser = clap::value_parser!(u32).range(1..=64),
+        allow_negative_numbers = true,
+        value_parser = |s: &str| parse_count(s, 1, 64),
         help_heading = "Batching"
     )]
     pub concurrency: u32,
@@ -195,6 +246,8 @@ pub struct JobArgs {
         long,
         value_name = "N",
         default_value_t = 10,
+        allow_negative_numbers = true,
+        value_parser = |s: &str| parse_count(s, 0, MAX_RETRIES),
         help_heading = "Batching"
     )]
     pub max_retries: u32,
@@ -204,6 +257,7 @@ pub struct JobArgs {
         long,
         value_name = "SECONDS",
         default_value = "30",
+        allow_negative_numbers = true,
         value_parser = parse_positive_seconds,
         help_heading = "Batching"
     )]
@@ -215,6 +269,7 @@ pub struct JobArgs {
         long,
         value_name = "SECONDS",
         default_value = "900",
+        allow_negative_numbers = true,
         value_parser = parse_seconds,
         help_heading = "Batching"
     )]
@@ -236,6 +291,24 @@ pub struct JobArgs {
     /// Write every ID's fate as CSV: customerId,outcome,status,detail,source.
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub report: Option<PathBuf>,
+
+    /// Do not ask before removing tags (untag asks only when standard input
+    /// and standard error are terminals).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+/// When progress is shown on standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// A bar on a terminal, plain lines otherwise.
+    Auto,
+    /// The bar on a terminal, nothing otherwise (never escapes in a log).
+    Bar,
+    /// Plain status lines, one every 30 s and one when a long wait begins.
+    Plain,
+    /// No progress at all.
+    None,
 }
 
 /// How ID files are read.
@@ -258,6 +331,18 @@ pub enum OutputFormat {
     Text,
     /// One JSON object, for scripts.
     Json,
+}
+
+/// The most retries of one batch `--max-retries` accepts.
+const MAX_RETRIES: u32 = 1000;
+
+/// A whole number in `min..=max`; the error says the range, never clap's
+/// `-- -1` tip (which would make the value a customer ID).
+fn parse_count(s: &str, min: u32, max: u32) -> Result<u32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(v) if (i64::from(min)..=i64::from(max)).contains(&v) => Ok(v as u32),
+        _ => Err(format!("'{s}' is not a whole number from {min} to {max}")),
+    }
 }
 
 /// `--delimiter`: one ASCII character other than a quote or a line end, or
@@ -356,5 +441,28 @@ mod tests {
         assert!(parse_seconds("-1").is_err());
         assert!(parse_seconds("NaN").is_err());
         assert!(parse_positive_seconds("0").is_err());
+    }
+
+    #[test]
+    fn counts_say_their_range() {
+        for (input, min, max, want) in [
+            ("4", 1, 64, Ok(4)),
+            (" 1000", 1, 1000, Ok(1000)),
+            ("0", 0, 1000, Ok(0)),
+            ("-1", 1, 64, Err("'-1' is not a whole number from 1 to 64")),
+            ("65", 1, 64, Err("'65' is not a whole number from 1 to 64")),
+            (
+                "2.5",
+                1,
+                64,
+                Err("'2.5' is not a whole number from 1 to 64"),
+            ),
+        ] {
+            assert_eq!(
+                parse_count(input, min, max),
+                want.map_err(String::from),
+                "{input}"
+            );
+        }
     }
 }

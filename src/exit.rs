@@ -11,6 +11,8 @@ pub enum Exit {
     Incomplete = 1,
     /// Usage or input error before any request.
     Usage = 2,
+    /// Nothing could be sent: the API was never reached.
+    Unreachable = 3,
     /// The API refused the credentials (401) or the permission (403).
     Auth = 4,
     /// Interrupted by Ctrl-C or SIGTERM.

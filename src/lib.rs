@@ -11,11 +11,13 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod confirm;
 pub mod exit;
 pub mod failed_ids;
 pub mod ids;
 pub mod journal;
 pub mod ledger;
+pub mod man;
 pub mod progress;
 pub mod report;
 pub mod runner;

@@ -28,6 +28,8 @@ pub struct Summary {
     pub read_error: Option<String>,
     /// `--failed-ids` could not be written: the leftovers are not saved.
     pub failed_ids_lost: bool,
+    /// The base URL used (never with a credential).
+    pub endpoint: String,
 }
 
 #[derive(Serialize)]
@@ -57,6 +59,7 @@ struct JsonSummary<'a> {
     dry_run: bool,
     interrupted: bool,
     stopped: Option<String>,
+    endpoint: &'a str,
 }
 
 impl Summary {
@@ -75,6 +78,7 @@ impl Summary {
         match &self.stop {
             Some(StopReason::Interrupted) => return Exit::Interrupted,
             Some(StopReason::Unauthorized) => return Exit::Auth,
+            Some(StopReason::Unreachable(_)) => return Exit::Unreachable,
             _ => {}
         }
         if self.read_error.is_some() && c.requests == 0 && c.confirmed == 0 {
@@ -101,6 +105,7 @@ impl Summary {
             StopReason::Interrupted => "interrupted".to_string(),
             StopReason::Unauthorized => "unauthorized".to_string(),
             StopReason::MaxWait => "max-wait".to_string(),
+            StopReason::Unreachable(_) => "unreachable".to_string(),
             StopReason::Fatal(m) => m.clone(),
         })
     }
@@ -134,6 +139,7 @@ impl Summary {
             dry_run: self.dry_run,
             interrupted: self.stop == Some(StopReason::Interrupted),
             stopped: self.stopped(),
+            endpoint: &self.endpoint,
         };
         serde_json::to_string_pretty(&s).unwrap_or_else(|_| "{}".into())
     }
@@ -194,7 +200,7 @@ impl Summary {
                 c.isolation_requests
             ));
         }
-        out.push('\n');
+        out.push_str(&format!("\n  endpoint {}\n", self.endpoint));
         if let Some(why) = self.stopped() {
             out.push_str(&format!("  stopped early: {why}\n"));
         }

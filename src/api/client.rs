@@ -10,13 +10,14 @@ use reqwest::{Method, StatusCode, redirect};
 
 use super::endpoint::{Endpoint, redacted, same_origin};
 use super::problem::Problem;
-use super::secret::{Credentials, Secret};
+use super::secret::{CredentialSource, Credentials, Secret};
 use crate::exit::Fatal;
 
 /// A response body is read up to this size; a server that streams without
 /// end cannot eat memory.
 pub const MAX_BODY: usize = 64 * 1024;
-const MAX_REDIRECTS: usize = 5;
+/// Same-origin 307/308 redirects followed before giving up (a loop).
+pub const MAX_REDIRECTS: usize = 5;
 
 /// Tag or untag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +143,44 @@ pub struct Reply {
     pub hints: TimeHints,
     /// How long the request took.
     pub elapsed: Duration,
+    /// Why no response arrived, when none did.
+    pub failure: Option<NetFailure>,
+}
+
+impl Reply {
+    /// Whether the server may have acted on the request: not after a
+    /// refusal, nor when the request never left (no connection).
+    pub fn may_have_applied(&self) -> bool {
+        self.outcome.may_have_applied() && !self.failure.is_some_and(NetFailure::before_sending)
+    }
+}
+
+/// Why a request got no response: the difference between an API that was
+/// never reached (a wrong URL, a dead host) and one that had a bad moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetFailure {
+    /// The connection was refused or the host unreachable.
+    Connect,
+    /// The host name did not resolve.
+    Dns,
+    /// No connection within the connect timeout.
+    ConnectTimeout,
+    /// The server's TLS certificate was refused: never worth a retry.
+    Certificate,
+    /// Any other TLS failure before a response (plain HTTP on an https://
+    /// URL, a protocol mismatch).
+    Tls,
+    /// Connected, then no complete response: a timeout, a dropped
+    /// connection. The request may have been acted on.
+    AfterConnect,
+}
+
+impl NetFailure {
+    /// Whether the request never reached the server: no connection, so no
+    /// ID in it was acted on.
+    pub fn before_sending(self) -> bool {
+        self != NetFailure::AfterConnect
+    }
 }
 
 /// The HTTP client of one job: one connection pool, one endpoint, one method.
@@ -153,6 +192,8 @@ pub struct Client {
     /// The credential itself, to scrub from anything the server sends back:
     /// a server or proxy that echoes the key must not make us print it.
     secret: Option<Secret>,
+    /// The credentials and where they came from, for hints.
+    credential: Option<(CredentialSource, Credentials)>,
     timeout: Duration,
 }
 
@@ -205,8 +246,24 @@ impl Client {
             secret: credentials.map(|c| match c {
                 Credentials::ApiKey(s) | Credentials::Jwt(s) => s.clone(),
             }),
+            credential: None,
             timeout,
         })
+    }
+
+    /// Says where the credentials came from, so that a 401/403 can name it.
+    pub fn with_credential_source(
+        mut self,
+        credentials: &Credentials,
+        source: CredentialSource,
+    ) -> Client {
+        self.credential = Some((source, credentials.clone()));
+        self
+    }
+
+    /// The credentials and their source, when known.
+    pub fn credential(&self) -> Option<(CredentialSource, &Credentials)> {
+        self.credential.as_ref().map(|(s, c)| (*s, c))
     }
 
     /// The HTTP method, for messages.
@@ -255,11 +312,15 @@ impl Client {
                 received,
             },
             elapsed: Duration::ZERO,
+            failure: None,
         };
         let mut response = match result {
             Ok(r) => r,
             Err(e) => {
                 reply.outcome = network_outcome(&e);
+                if matches!(reply.outcome, Outcome::Network(_)) {
+                    reply.failure = Some(net_failure(&e));
+                }
                 reply.elapsed = start.elapsed();
                 return reply;
             }
@@ -323,6 +384,44 @@ fn network_outcome(e: &reqwest::Error) -> Outcome {
         "Connection error"
     };
     Outcome::Network(Problem::network(title, error_chain(e)))
+}
+
+/// Classifies a request that got no response, from the error's causes.
+fn net_failure(e: &reqwest::Error) -> NetFailure {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut dns = false;
+    while let Some(err) = source {
+        if let Some(tls) = find_rustls(err) {
+            return match tls {
+                rustls::Error::InvalidCertificate(_) => NetFailure::Certificate,
+                _ => NetFailure::Tls,
+            };
+        }
+        dns |= err.to_string().to_ascii_lowercase().contains("dns error");
+        source = err.source();
+    }
+    if e.is_connect() {
+        if e.is_timeout() {
+            NetFailure::ConnectTimeout
+        } else if dns {
+            NetFailure::Dns
+        } else {
+            NetFailure::Connect
+        }
+    } else {
+        NetFailure::AfterConnect
+    }
+}
+
+/// A rustls error in `err`: rustls errors come wrapped in io::Errors (two
+/// deep, from the TLS stream and the connector), whose own `source` skips
+/// the wrapped error, so look inside each.
+fn find_rustls<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = err.downcast_ref::<std::io::Error>()?.get_ref()?;
+    find_rustls(inner)
 }
 
 /// The causes of an error, without the URL reqwest puts in its own message.

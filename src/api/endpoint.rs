@@ -19,47 +19,156 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// Where the base URL came from, so that an error can say what to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlSource {
+    /// `--api-url`.
+    Flag,
+    /// `REBILLY_API_URL`.
+    Environment,
+    /// `--sandbox` (or `REBILLY_SANDBOX`).
+    Sandbox,
+    /// Nothing was given: live.
+    Default,
+}
+
+impl UrlSource {
+    /// The knob a user turns to change it.
+    pub fn name(self) -> &'static str {
+        match self {
+            UrlSource::Flag => "--api-url",
+            UrlSource::Environment => "REBILLY_API_URL",
+            UrlSource::Sandbox => "--sandbox",
+            UrlSource::Default => "the default (live)",
+        }
+    }
+}
+
+/// Which Rebilly environment a base URL is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// The live host: real customers.
+    Live,
+    /// The sandbox host.
+    Sandbox,
+    /// Another host (a mock, a proxy).
+    Other,
+}
+
+impl Environment {
+    /// How prompts and hints name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Environment::Live => "LIVE",
+            Environment::Sandbox => "sandbox",
+            Environment::Other => "not a Rebilly host",
+        }
+    }
+}
+
 /// The collection endpoint `{base}[/organizations/{org}]/tags/{tag}/customers`.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     url: Url,
+    /// `{base}[/organizations/{org}]`, without any user:password part.
+    base: String,
+    source: UrlSource,
 }
 
 impl Endpoint {
-    /// Builds the endpoint from the connection options.
+    /// Builds the endpoint from the connection options; `--api-url` is
+    /// taken to come from the flag.
     pub fn new(
         api_url: Option<&str>,
         sandbox: bool,
         organization: Option<&str>,
         tag: &str,
     ) -> Result<Endpoint, Fatal> {
-        let base = match api_url.map(str::trim) {
-            Some(u) if !u.is_empty() => u,
-            _ if sandbox => SANDBOX,
-            _ => LIVE,
+        Endpoint::from_source(api_url, UrlSource::Flag, sandbox, organization, tag)
+    }
+
+    /// Builds the endpoint; `api_source` says where `api_url` came from
+    /// (the flag or the environment), for the messages.
+    pub fn from_source(
+        api_url: Option<&str>,
+        api_source: UrlSource,
+        sandbox: bool,
+        organization: Option<&str>,
+        tag: &str,
+    ) -> Result<Endpoint, Fatal> {
+        let (base, source) = match api_url.map(str::trim) {
+            Some(u) if !u.is_empty() => (u, api_source),
+            _ if sandbox => (SANDBOX, UrlSource::Sandbox),
+            _ => (LIVE, UrlSource::Default),
         };
+        let what = source.name();
         let shown = crate::text::printable(&hide_userinfo(base), 100);
+        if !base.contains("://") {
+            // `127.0.0.1:8080` is a relative URL, `localhost:8080` one with
+            // the scheme "localhost": both mean a missing scheme.
+            return Err(Fatal::usage(format!(
+                "{what} '{shown}' has no scheme: try 'https://{shown}' (or 'http://{shown}' for a local server)"
+            )));
+        }
         let mut url = Url::parse(base)
-            .map_err(|e| Fatal::usage(format!("--api-url '{shown}' is not a valid URL: {e}")))?;
+            .map_err(|e| Fatal::usage(format!("{what} '{shown}' is not a valid URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(Fatal::usage(format!(
-                "--api-url '{shown}' must start with https:// (or http:// for a local server)"
+                "{what} '{shown}' must start with https:// (or http:// for a local server)"
             )));
         }
         if url.host().is_none() {
-            return Err(Fatal::usage(format!("--api-url '{shown}' has no host")));
+            return Err(Fatal::usage(format!("{what} '{shown}' has no host")));
         }
         let mut path = url.path().trim_end_matches('/').to_string();
         if let Some(org) = organization.map(str::trim).filter(|o| !o.is_empty()) {
             path.push_str("/organizations/");
             path.extend(utf8_percent_encode(org, SEGMENT));
         }
+        url.set_fragment(None);
+        url.set_query(None);
+        let mut base_url = url.clone();
+        base_url.set_path(&path);
+        let base = redacted(&base_url).trim_end_matches('/').to_string();
         path.push_str("/tags/");
         path.extend(utf8_percent_encode(tag, SEGMENT));
         path.push_str("/customers");
         url.set_path(&path);
-        url.set_fragment(None);
-        Ok(Endpoint { url })
+        Ok(Endpoint { url, base, source })
+    }
+
+    /// The base URL (with the organization), for the summary and prompts:
+    /// never a credential.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Where the base URL came from.
+    pub fn source(&self) -> UrlSource {
+        self.source
+    }
+
+    /// Live, sandbox or another host, by the host itself (an `--api-url`
+    /// of `https://api.rebilly.com` is live too).
+    pub fn environment(&self) -> Environment {
+        match self
+            .url
+            .host_str()
+            .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        {
+            Some(h) if h == "api.rebilly.com" => Environment::Live,
+            Some(h) if h == "api-sandbox.rebilly.com" => Environment::Sandbox,
+            _ => Environment::Other,
+        }
+    }
+
+    /// The host (and port, when not the scheme's default), for hints.
+    pub fn host(&self) -> String {
+        match (self.url.host_str(), self.url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => "?".to_string(),
+        }
     }
 
     /// The URL to send to.
@@ -167,6 +276,55 @@ mod tests {
             url(Some("http://localhost:9"), true, None, "x"),
             "http://localhost:9/tags/x/customers"
         );
+    }
+
+    #[test]
+    fn base_source_and_environment() {
+        let e = Endpoint::new(None, false, Some("org 1"), "VIP").unwrap();
+        assert_eq!(e.base(), "https://api.rebilly.com/organizations/org%201");
+        assert_eq!(
+            (e.source(), e.environment()),
+            (UrlSource::Default, Environment::Live)
+        );
+        let e = Endpoint::new(None, true, None, "VIP").unwrap();
+        assert_eq!(e.base(), "https://api-sandbox.rebilly.com");
+        assert_eq!(
+            (e.source(), e.environment()),
+            (UrlSource::Sandbox, Environment::Sandbox)
+        );
+        let e = Endpoint::from_source(
+            Some("http://u:pw@127.0.0.1:9/p/"),
+            UrlSource::Environment,
+            true,
+            None,
+            "t",
+        )
+        .unwrap();
+        assert_eq!(e.base(), "http://127.0.0.1:9/p");
+        assert_eq!(
+            (e.source(), e.environment()),
+            (UrlSource::Environment, Environment::Other)
+        );
+        assert_eq!(e.host(), "127.0.0.1:9");
+    }
+
+    #[test]
+    fn a_url_without_a_scheme_suggests_one() {
+        for (given, source, want) in [
+            (
+                "127.0.0.1:8080",
+                UrlSource::Flag,
+                "--api-url '127.0.0.1:8080' has no scheme: try 'https://127.0.0.1:8080' (or 'http://127.0.0.1:8080' for a local server)",
+            ),
+            (
+                "localhost:8080/x",
+                UrlSource::Environment,
+                "REBILLY_API_URL 'localhost:8080/x' has no scheme: try 'https://localhost:8080/x' (or 'http://localhost:8080/x' for a local server)",
+            ),
+        ] {
+            let e = Endpoint::from_source(Some(given), source, false, None, "t").unwrap_err();
+            assert_eq!(e.message, want);
+        }
     }
 
     #[test]

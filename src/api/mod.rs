@@ -3,10 +3,11 @@
 
 pub mod client;
 pub mod endpoint;
+pub mod hint;
 pub mod problem;
 pub mod secret;
 
-pub use client::{Action, Client, Outcome, RateHeaders, Reply, RetryAfter, TimeHints};
-pub use endpoint::Endpoint;
+pub use client::{Action, Client, NetFailure, Outcome, RateHeaders, Reply, RetryAfter, TimeHints};
+pub use endpoint::{Endpoint, Environment, UrlSource};
 pub use problem::{InvalidField, Problem};
 pub use secret::{CredentialArgs, CredentialSource, Credentials, Secret};

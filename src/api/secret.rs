@@ -102,11 +102,26 @@ pub struct CredentialArgs {
     pub jwt: Option<Secret>,
 }
 
+impl CredentialSource {
+    /// Where the credential came from, as the user would name it: for a
+    /// hint after the API refused it.
+    pub fn describe(self, credentials: &Credentials) -> &'static str {
+        match (self, credentials) {
+            (CredentialSource::Flag(flag), _) => flag,
+            (CredentialSource::File, _) => "--api-key-file",
+            (CredentialSource::Environment, Credentials::ApiKey(_)) => "REBILLY_API_KEY",
+            (CredentialSource::Environment, Credentials::Jwt(_)) => "REBILLY_JWT",
+        }
+    }
+}
+
 /// Finds the credentials: flags first (at most one of them), then
 /// `REBILLY_API_KEY`, then `REBILLY_JWT`. `Ok(None)` when there are none.
+/// `warn` hears (once) about a key file others can read.
 pub fn resolve(
     args: CredentialArgs,
     env: impl Fn(&str) -> Option<String>,
+    warn: &mut dyn FnMut(String),
 ) -> Result<Option<(Credentials, CredentialSource)>, Fatal> {
     let given = [
         args.api_key.is_some(),
@@ -134,15 +149,10 @@ pub fn resolve(
         )));
     }
     if let Some(path) = args.api_key_file {
-        let name = crate::text::printable(&path.to_string_lossy(), 200);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Fatal::usage(format!(
-                "--api-key-file: cannot read {name}: {}",
-                crate::ids::read::io_message(&e)
-            ))
+        let (name, text) = read_key_file(&path, warn)?;
+        let key = key_from_text(&text).ok_or_else(|| {
+            Fatal::usage(format!("--api-key-file: the first line of {name} is empty"))
         })?;
-        let first = text.lines().next().unwrap_or("").to_string();
-        let key = non_empty(first, &format!("the first line of {name}"))?;
         return Ok(Some((
             Credentials::ApiKey(Secret::new(key)),
             CredentialSource::File,
@@ -175,6 +185,63 @@ pub fn resolve(
     Ok(None)
 }
 
+/// Whether `--api-key-file` names standard input.
+pub fn is_stdin(path: &std::path::Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// The key in a key file's text: its first line, without a UTF-8
+/// byte-order mark (Notepad writes one) or surrounding whitespace.
+pub fn key_from_text(text: &str) -> Option<String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first = text.lines().next().unwrap_or("").trim();
+    (!first.is_empty()).then(|| first.to_string())
+}
+
+/// Reads the key file (`-`: standard input), warning when a regular file
+/// is readable by group or others. Returns the name for messages and the
+/// text.
+fn read_key_file(
+    path: &std::path::Path,
+    warn: &mut dyn FnMut(String),
+) -> Result<(String, String), Fatal> {
+    use std::io::Read;
+    if is_stdin(path) {
+        let mut text = String::new();
+        std::io::stdin()
+            .lock()
+            .take(64 * 1024)
+            .read_to_string(&mut text)
+            .map_err(|e| {
+                Fatal::usage(format!(
+                    "--api-key-file -: cannot read standard input: {}",
+                    crate::ids::read::io_message(&e)
+                ))
+            })?;
+        return Ok(("standard input".into(), text));
+    }
+    let name = crate::text::printable(&path.to_string_lossy(), 200);
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Fatal::usage(format!(
+            "--api-key-file: cannot read {name}: {}",
+            crate::ids::read::io_message(&e)
+        ))
+    })?;
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_file() && mode & 0o044 != 0 {
+            warn(format!(
+                "--api-key-file {name} is readable by other users (mode {mode:03o}); run chmod 600 on it"
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = warn;
+    Ok((name, text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,10 +263,12 @@ mod tests {
             api_key: Some(Secret::new("k")),
             ..Default::default()
         };
-        let (c, src) = resolve(args, env).unwrap().unwrap();
+        let (c, src) = resolve(args, env, &mut |_| {}).unwrap().unwrap();
         assert_eq!(c, Credentials::ApiKey(Secret::new("k")));
         assert_eq!(src, CredentialSource::Flag("--api-key"));
-        let (c, src) = resolve(CredentialArgs::default(), env).unwrap().unwrap();
+        let (c, src) = resolve(CredentialArgs::default(), env, &mut |_| {})
+            .unwrap()
+            .unwrap();
         assert_eq!(c, Credentials::Jwt(Secret::new("jwt-env")));
         assert_eq!(src, CredentialSource::Environment);
         let both = CredentialArgs {
@@ -207,12 +276,39 @@ mod tests {
             jwt: Some(Secret::new("j")),
             ..Default::default()
         };
-        assert!(resolve(both, env).is_err());
+        assert!(resolve(both, env, &mut |_| {}).is_err());
         assert!(
-            resolve(CredentialArgs::default(), |_| Some(" ".into()))
+            resolve(CredentialArgs::default(), |_| Some(" ".into()), &mut |_| {})
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn key_files_lose_a_bom_and_whitespace() {
+        for (text, want) in [
+            ("sk_1\n", Some("sk_1")),
+            ("\u{feff}sk_1\r\n", Some("sk_1")),
+            ("\u{feff}  sk_1  \nsecond line\n", Some("sk_1")),
+            ("\n  sk_1\n", None),
+            ("\u{feff}", None),
+            ("  \n", None),
+        ] {
+            assert_eq!(key_from_text(text).as_deref(), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn sources_are_named_for_hints() {
+        let key = Credentials::ApiKey(Secret::new("k"));
+        let jwt = Credentials::Jwt(Secret::new("j"));
+        assert_eq!(
+            CredentialSource::Environment.describe(&key),
+            "REBILLY_API_KEY"
+        );
+        assert_eq!(CredentialSource::Environment.describe(&jwt), "REBILLY_JWT");
+        assert_eq!(CredentialSource::File.describe(&key), "--api-key-file");
+        assert_eq!(CredentialSource::Flag("--jwt").describe(&jwt), "--jwt");
     }
 
     #[test]

@@ -7,12 +7,19 @@ use std::time::{Duration, SystemTime};
 
 use super::backoff::{Backoff, WaitSource, server_wait};
 use super::stop::StopReason;
-use crate::api::{Outcome, Problem, Reply};
+use crate::api::endpoint::same_origin;
+use crate::api::hint::{auth_hint, unreachable_message};
+use crate::api::{CredentialSource, Credentials, Endpoint, NetFailure, Outcome, Problem, Reply};
 use crate::ids::IdList;
 
 /// Statuses that no later batch would fare better with: the endpoint or the
 /// request shape is wrong for every batch.
 const FATAL_STATUSES: [u16; 5] = [400, 404, 405, 410, 415];
+
+/// While the API has never answered, how long connection failures are
+/// retried before the run ends with exit 3: a server that is restarting
+/// gets a moment, a wrong URL is said in seconds, not minutes.
+pub const UNREACHABLE_GRACE: Duration = Duration::from_secs(8);
 
 /// The knobs that shape decisions.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +41,10 @@ pub struct Attempt<'a> {
     pub ids: &'a IdList,
     /// Retries of these IDs so far (0 on the first request).
     pub retries: u32,
+    /// Where it was sent, for hints.
+    pub endpoint: &'a Endpoint,
+    /// The credentials and where they came from, for hints.
+    pub credential: Option<(CredentialSource, &'a Credentials)>,
 }
 
 /// What the caller knows that the reply does not: the facts that make
@@ -47,6 +58,11 @@ pub struct Facts {
     pub rate_wait: Option<(Duration, WaitSource)>,
     /// A uniform draw in `[0, 1)` for backoff jitter.
     pub jitter: f64,
+    /// Some response (any status) has arrived in this run: the API is
+    /// reachable, and network errors are transient from now on.
+    pub reached: bool,
+    /// While never reached: how long since the first connection failure.
+    pub unreachable_for: Duration,
 }
 
 /// A message for standard error: `error: headline`, then indented lines.
@@ -121,6 +137,11 @@ pub fn decide(reply: &Reply, attempt: &Attempt<'_>, policy: &Policy, facts: &Fac
     match &reply.outcome {
         Outcome::Confirmed => Decision::Confirm,
         Outcome::RateLimited(problem) => rate_limited(problem, attempt, policy, facts),
+        Outcome::Network(problem)
+            if let Some(stop) = unreachable(reply.failure, problem, attempt, policy, facts) =>
+        {
+            stop
+        }
         Outcome::ServerError(problem) | Outcome::Network(problem) => {
             if last {
                 return give_up(attempt, problem);
@@ -139,25 +160,100 @@ pub fn decide(reply: &Reply, attempt: &Attempt<'_>, policy: &Policy, facts: &Fac
                 run_paused: false,
             }
         }
-        Outcome::Unauthorized(problem) => Decision::Stop {
-            reason: StopReason::Unauthorized,
-            message: Message::new(
-                format!(
-                    "the API refused the {}; stopping",
-                    if reply.status == Some(403) {
-                        "permission (403)"
-                    } else {
-                        "credentials (401)"
-                    }
+        Outcome::Unauthorized(problem) => {
+            let mut details = problem.render();
+            if let Some((source, credentials)) = attempt.credential {
+                details.push(auth_hint(problem, source, credentials, attempt.endpoint));
+            }
+            Decision::Stop {
+                reason: StopReason::Unauthorized,
+                message: Message::new(
+                    format!(
+                        "the API refused the {}; stopping",
+                        if reply.status == Some(403) {
+                            "permission (403)"
+                        } else {
+                            "credentials (401)"
+                        }
+                    ),
+                    details,
                 ),
-                problem.render(),
-            ),
-            settle: Settle::Failed,
-        },
+                settle: Settle::Failed,
+            }
+        }
         Outcome::Invalid(problem) => isolate(attempt, problem),
         Outcome::Refused(problem) => refused(reply.status, attempt, problem),
-        Outcome::Redirect { status, location } => redirect(*status, location),
+        Outcome::Redirect { status, location } => redirect(*status, location, attempt.endpoint),
     }
+}
+
+/// A connection failure, as far as it is not a transient one: the API was
+/// never reached (retried only for [`UNREACHABLE_GRACE`]), or its
+/// certificate was refused (never retried). `None`: retry as usual.
+fn unreachable(
+    failure: Option<NetFailure>,
+    problem: &Problem,
+    attempt: &Attempt<'_>,
+    policy: &Policy,
+    facts: &Facts,
+) -> Option<Decision> {
+    let failure = failure?;
+    let why = || {
+        let label = match failure {
+            NetFailure::Connect => "the connection failed",
+            NetFailure::Dns => "the host name does not resolve",
+            NetFailure::ConnectTimeout => "no connection within the connect timeout",
+            NetFailure::Certificate => "its TLS certificate was refused",
+            NetFailure::Tls => "the TLS handshake failed",
+            NetFailure::AfterConnect => "no response",
+        };
+        // The innermost cause says it best ("Connection refused (os error
+        // 111)"); the chain before it is the HTTP stack's wrapping.
+        match problem
+            .detail
+            .as_deref()
+            .and_then(|d| d.rsplit(": ").next())
+        {
+            Some(cause) if !cause.is_empty() => format!("{label} ({cause})"),
+            _ => label.to_string(),
+        }
+    };
+    if failure == NetFailure::Certificate && facts.reached {
+        let message = format!(
+            "{}: {}; stopping, as every batch would meet it",
+            describe(attempt),
+            why()
+        );
+        return Some(Decision::Stop {
+            reason: StopReason::Fatal(message.clone()),
+            message: Message::new(message, Vec::new()),
+            settle: Settle::Unsent,
+        });
+    }
+    if facts.reached || !failure.before_sending() {
+        return None;
+    }
+    let next = policy.backoff.delay_at(attempt.retries, facts.jitter);
+    // A TLS failure is no bad moment (a certificate, http:// spoken on an
+    // https:// URL), nor is a host silent for the whole connect timeout.
+    let give_up = matches!(
+        failure,
+        NetFailure::Certificate | NetFailure::Tls | NetFailure::ConnectTimeout
+    ) || attempt.retries >= policy.max_retries
+        || facts.unreachable_for + next > UNREACHABLE_GRACE;
+    if !give_up {
+        return Some(Decision::Retry {
+            wait: next,
+            source: WaitSource::Backoff,
+            run_paused: false,
+        });
+    }
+    let message = unreachable_message(attempt.endpoint, &why());
+    Some(Decision::Stop {
+        reason: StopReason::Unreachable(message.clone()),
+        message: Message::new(message, Vec::new()),
+        settle: Settle::Unsent,
+    })
 }
 
 /// A 429: wait as pacing said (the run is already paused), unless that is
@@ -214,15 +310,26 @@ fn refused(status: Option<u16>, attempt: &Attempt<'_>, problem: &Problem) -> Dec
 }
 
 /// A redirect the client would not follow: every batch would meet it.
-fn redirect(status: u16, location: &str) -> Decision {
-    let message = format!(
-        "refused to follow a redirect{} to {location}: only 307/308 to the same origin are followed, so nothing (and no credential) was sent there; stopping",
-        if status > 0 {
-            format!(" ({status})")
-        } else {
-            String::new()
-        }
-    );
+fn redirect(status: u16, location: &str, endpoint: &Endpoint) -> Decision {
+    let looped = matches!(status, 0 | 307 | 308)
+        && url::Url::parse(location).is_ok_and(|to| same_origin(&to, endpoint.url()));
+    let message = if looped {
+        // Followed, credentials and all, until the limit: the same origin
+        // keeps sending the request round.
+        format!(
+            "the API kept redirecting to {location} on its own origin (a redirect loop); stopping after {} redirects",
+            crate::api::client::MAX_REDIRECTS + 1
+        )
+    } else {
+        format!(
+            "refused to follow a redirect{} to {location}: only 307/308 to the same origin are followed, so nothing (and no credential) was sent there; stopping",
+            if status > 0 {
+                format!(" ({status})")
+            } else {
+                String::new()
+            }
+        )
+    };
     Decision::Stop {
         reason: StopReason::Fatal(message.clone()),
         message: Message::new(message, Vec::new()),
@@ -281,8 +388,9 @@ fn isolate(attempt: &Attempt<'_>, problem: &Problem) -> Decision {
         messages.extend(named.iter().map(|(i, message)| {
             Message::new(
                 format!(
-                    "customer {} rejected: {}",
+                    "customer {} rejected{}: {}",
                     ids.get(*i),
+                    status_note(problem),
                     or_title(message, problem)
                 ),
                 Vec::new(),
@@ -305,8 +413,9 @@ fn isolate(attempt: &Attempt<'_>, problem: &Problem) -> Decision {
             .unwrap_or("");
         return Decision::Fail(Message::new(
             format!(
-                "customer {} rejected: {}",
+                "customer {} rejected{}: {}",
                 ids.get(0),
+                status_note(problem),
                 or_title(message, problem)
             ),
             Vec::new(),
@@ -325,6 +434,14 @@ fn give_up(attempt: &Attempt<'_>, problem: &Problem) -> Decision {
         ),
         problem.render(),
     ))
+}
+
+/// ` (422)`: the status, for a line about one ID.
+fn status_note(problem: &Problem) -> String {
+    problem
+        .status
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default()
 }
 
 fn or_title<'a>(message: &'a str, problem: &'a Problem) -> &'a str {
@@ -393,6 +510,8 @@ mod tests {
             now: at(T0),
             rate_wait,
             jitter: 0.5,
+            reached: true,
+            unreachable_for: Duration::ZERO,
         }
     }
 
@@ -424,6 +543,7 @@ mod tests {
                 received: at(T0),
             },
             elapsed: Duration::ZERO,
+            failure: None,
         }
     }
 
@@ -447,12 +567,15 @@ mod tests {
 
     fn run(reply: &Reply, n: usize, retries: u32, facts: &Facts) -> Decision {
         let ids = ids(n);
+        let endpoint = Endpoint::new(Some("https://example.com"), false, None, "VIP").unwrap();
         decide(
             reply,
             &Attempt {
                 seq: 7,
                 ids: &ids,
                 retries,
+                endpoint: &endpoint,
+                credential: None,
             },
             &policy(),
             facts,
@@ -619,7 +742,7 @@ mod tests {
                 1,
                 0,
                 facts(None),
-                "fail: customer c0 rejected: Unprocessable Entity",
+                "fail: customer c0 rejected (422): Unprocessable Entity",
             ),
             (
                 "422 about the tag",
@@ -691,9 +814,160 @@ mod tests {
             lines,
             [
                 "batch 7 (3 IDs, c0 … c2) rejected 2 of its IDs",
-                "customer c0 rejected: unknown",
-                "customer c2 rejected: Unprocessable Entity",
+                "customer c0 rejected (422): unknown",
+                "customer c2 rejected (422): Unprocessable Entity",
             ]
+        );
+    }
+
+    fn failed(failure: NetFailure, detail: &str) -> Reply {
+        let mut r = reply(
+            None,
+            Outcome::Network(Problem::network("Cannot connect", detail.into())),
+        );
+        r.failure = Some(failure);
+        r
+    }
+
+    fn never_reached(for_secs: f64) -> Facts {
+        Facts {
+            reached: false,
+            unreachable_for: Duration::from_secs_f64(for_secs),
+            ..facts(None)
+        }
+    }
+
+    #[test]
+    fn an_api_never_reached_ends_the_run_within_seconds() {
+        let refused = failed(
+            NetFailure::Connect,
+            "tcp connect error: Connection refused (os error 111)",
+        );
+        let stop = "stop Unreachable(\"cannot reach the API at https://example.com (from --api-url): the connection failed (Connection refused (os error 111)); nothing was sent\") Unsent";
+        let table: Vec<(&str, Reply, u32, Facts, &str)> = vec![
+            (
+                "refused, first",
+                refused.clone(),
+                0,
+                never_reached(0.0),
+                "retry 50ms backoff",
+            ),
+            (
+                "refused, within the grace",
+                refused.clone(),
+                2,
+                never_reached(5.0),
+                "retry 200ms backoff",
+            ),
+            (
+                "refused, grace spent",
+                refused.clone(),
+                4,
+                never_reached(7.9),
+                stop,
+            ),
+            (
+                "refused, retries spent",
+                refused.clone(),
+                3,
+                never_reached(1.0),
+                stop,
+            ),
+            (
+                "refused once reached",
+                refused.clone(),
+                0,
+                facts(None),
+                "retry 50ms backoff",
+            ),
+            (
+                "DNS",
+                failed(
+                    NetFailure::Dns,
+                    "dns error: failed to lookup address information",
+                ),
+                4,
+                never_reached(8.0),
+                "stop Unreachable(\"cannot reach the API at https://example.com (from --api-url): the host name does not resolve (failed to lookup address information); nothing was sent\") Unsent",
+            ),
+            (
+                "certificate, never retried",
+                failed(
+                    NetFailure::Certificate,
+                    "invalid peer certificate: UnknownIssuer",
+                ),
+                0,
+                never_reached(0.0),
+                "stop Unreachable(\"cannot reach the API at https://example.com (from --api-url): its TLS certificate was refused (UnknownIssuer); nothing was sent\") Unsent",
+            ),
+            (
+                "certificate after answers",
+                failed(
+                    NetFailure::Certificate,
+                    "invalid peer certificate: UnknownIssuer",
+                ),
+                0,
+                facts(None),
+                "stop Fatal(\"batch 7 (10 IDs, c0 … c9): its TLS certificate was refused (UnknownIssuer); stopping, as every batch would meet it\") Unsent",
+            ),
+            (
+                "other TLS",
+                failed(NetFailure::Tls, "received corrupt message"),
+                0,
+                never_reached(0.0),
+                "stop Unreachable(\"cannot reach the API at https://example.com (from --api-url): the TLS handshake failed (received corrupt message); nothing was sent\") Unsent",
+            ),
+            (
+                "a timeout after connecting is transient",
+                failed(NetFailure::AfterConnect, "operation timed out"),
+                0,
+                never_reached(9.0),
+                "retry 50ms backoff",
+            ),
+        ];
+        for (name, reply, retries, facts, want) in table {
+            assert_eq!(kind(&run(&reply, 10, retries, &facts)), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_refused_credential_gets_a_hint_and_a_loop_is_named() {
+        let ids = ids(1);
+        let endpoint = Endpoint::new(None, false, None, "VIP").unwrap();
+        let key = Credentials::ApiKey(crate::api::Secret::new("sk"));
+        let attempt = Attempt {
+            seq: 1,
+            ids: &ids,
+            retries: 0,
+            endpoint: &endpoint,
+            credential: Some((CredentialSource::Environment, &key)),
+        };
+        let Decision::Stop { message, .. } =
+            decide(&answer(401), &attempt, &policy(), &facts(None))
+        else {
+            panic!()
+        };
+        assert_eq!(
+            message.details,
+            [
+                "401 Unauthorized",
+                "hint: api.rebilly.com did not accept the API key from REBILLY_API_KEY; check it (a sandbox key needs --sandbox)",
+            ]
+        );
+        let looped = reply(
+            Some(307),
+            Outcome::Redirect {
+                status: 307,
+                location: "https://api.rebilly.com/tags/VIP/customers".into(),
+            },
+        );
+        let Decision::Stop { message, .. } = decide(&looped, &attempt, &policy(), &facts(None))
+        else {
+            panic!()
+        };
+        assert_eq!(
+            message.headline,
+            "the API kept redirecting to https://api.rebilly.com/tags/VIP/customers on its own origin (a redirect loop); stopping after 6 redirects"
         );
     }
 

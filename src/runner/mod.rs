@@ -11,6 +11,7 @@ pub mod backoff;
 mod batcher;
 pub mod decide;
 pub mod pacing;
+mod reach;
 pub mod stop;
 mod worker;
 
@@ -99,6 +100,8 @@ pub(crate) struct Shared {
     pub config: JobConfig,
     /// Records read so far (roughly), to tell a busy reader from a stuck one.
     pub progress: std::sync::atomic::AtomicU64,
+    /// Whether the API has answered yet.
+    pub reach: reach::Reach,
 }
 
 /// Runs a job to its end: reads `sources`, sends every batch, settles every
@@ -122,6 +125,7 @@ pub async fn run(
         reporter,
         config,
         progress: Default::default(),
+        reach: Default::default(),
     });
     let (tx, rx) = mpsc::channel::<Batch>(shared.config.concurrency * 2);
     let reading_done = Arc::new(AtomicBool::new(false));
@@ -147,8 +151,9 @@ pub async fn run(
             };
         }
     };
-    // The progress bar's clock; nothing to draw, nothing to tick.
-    let ticker = shared.reporter.has_bar().then(|| {
+    // The progress's clock (the bar, or the plain lines of a log); nothing
+    // to show, nothing to tick.
+    let ticker = shared.reporter.ticks().then(|| {
         let (shared, done) = (Arc::clone(&shared), Arc::clone(&reading_done));
         tokio::spawn(async move {
             loop {

@@ -356,6 +356,7 @@ mod tests {
                 received,
             },
             elapsed: Duration::ZERO,
+            failure: None,
         }
     }
 

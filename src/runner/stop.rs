@@ -13,6 +13,9 @@ pub enum StopReason {
     Unauthorized,
     /// The rate limit asked for a wait longer than `--max-wait`.
     MaxWait,
+    /// The API was never reached (connection refused, DNS, TLS): nothing
+    /// could be sent. The message says where and why.
+    Unreachable(String),
     /// Anything else no later batch would survive (a redirect to another
     /// origin, a 404 endpoint, a rejected tag); the message says what.
     Fatal(String),

@@ -99,18 +99,23 @@ async fn send_until_settled(
                 problem.detail.as_deref().unwrap_or(&problem.title),
             );
         }
-        if !reply.outcome.may_have_applied() {
+        if !reply.may_have_applied() {
             batch.set_tried(was_tried);
         }
+        let (reached, unreachable_for) = shared.reach.observe(&reply);
         let attempt = Attempt {
             seq: batch.seq(),
             ids: batch.ids(),
             retries,
+            endpoint: shared.client.endpoint(),
+            credential: shared.client.credential(),
         };
         let facts = Facts {
             now: shared.pacing.now(),
             rate_wait,
             jitter: fastrand::f64(),
+            reached,
+            unreachable_for,
         };
         let decision = decide(&reply, &attempt, policy, &facts);
         let shown_wait = match &decision {

@@ -162,6 +162,11 @@ fn api_key_file_sends_its_first_line_trimmed_without_a_warning() {
     });
     let dir = Dir::new();
     let file = dir.file("key", format!("  {KEY}\t \r\nsecond-line-is-ignored\n"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let out = run(bare(&server).args(["--api-key-file", arg(&file), "tag", "VIP", "cus_1"]));
     out.expect_code(0);
     let requests = server.requests();

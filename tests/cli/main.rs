@@ -12,6 +12,8 @@ mod input;
 mod interrupt;
 mod isolation;
 mod journal;
+mod man;
+mod operator;
 mod output;
 mod properties;
 mod rate_limit;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::support::*;
 
 /// The contract's summary fields, and the extras the README documents.
-const CONTRACT_FIELDS: [&str; 14] = [
+const CONTRACT_FIELDS: [&str; 15] = [
     "action",
     "tag",
     "ids_read",
@@ -21,6 +21,7 @@ const CONTRACT_FIELDS: [&str; 14] = [
     "rate_limited",
     "elapsed_ms",
     "problems",
+    "endpoint",
 ];
 const README_EXTRAS: [&str; 4] = ["isolation_requests", "dry_run", "interrupted", "stopped"];
 
@@ -67,6 +68,7 @@ fn json_summary_has_exactly_the_contract_fields_with_right_values() {
         "requests": 1, "retries": 0, "rate_limited": 0,
         "problems": [],
         "isolation_requests": 0, "dry_run": false, "interrupted": false, "stopped": null,
+        "endpoint": server.url(),
     });
     let mut got = j.clone();
     let elapsed = got.as_object_mut().unwrap().remove("elapsed_ms");

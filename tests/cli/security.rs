@@ -153,8 +153,12 @@ fn the_secret_never_appears_in_the_output_of_network_errors() {
     };
     let args = ["--max-retries", "1"];
     for (out, _server) in leak_check("refused", 2, default_mock, closed, &args) {
-        out.expect_code(1);
-        assert!(out.stderr.contains("Cannot connect"), "{}", out.stderr);
+        out.expect_code(3);
+        assert!(
+            out.stderr.contains("cannot reach the API"),
+            "{}",
+            out.stderr
+        );
     }
 }
 
@@ -336,10 +340,11 @@ fn allow_insecure_http_tries_an_unresolvable_host_instead_of_refusing() {
             "--output",
             "json",
         ]));
-    out.expect_code(1);
+    // Never reached: exit 3, and nothing was sent.
+    out.expect_code(3);
     let j = balanced(&out);
     assert_eq!(j["requests"], 1, "it tried: {j}");
-    assert_eq!(j["failed"], 1);
+    assert_eq!(j["unsent"], 1);
     assert_never_printed(&out, KEY, "unresolvable");
 }
 
