@@ -219,14 +219,6 @@ fn prepare(
         // after the answer.
         crate::confirm::before_untag(&job.tag, &endpoint)?;
     }
-    // Checked now, so an unwritable path costs no request; emptied only when
-    // the run starts (see `failed_ids`).
-    let stdin_read = spec.args.is_empty() && spec.files.is_empty();
-    let failed_ids = job
-        .failed_ids
-        .as_ref()
-        .map(|path| FailedIds::open(path, &spec.files, stdin_read))
-        .transpose()?;
     let sources = ids::open(&spec, &mut |n| reporter.notice(&n))?;
     let journal_job = journal::Job {
         action: action.name().into(),
@@ -245,36 +237,67 @@ fn prepare(
         Some((c, source)) => client.with_credential_source(c, *source),
         None => client,
     };
-    // Last, once nothing else can fail: opening a journal may start it
-    // afresh, and a report file is created empty.
-    let (journal, preloaded) = match &job.journal {
-        Some(path) => open_journal(path, &journal_job, job.dry_run, reporter)?,
-        None => (None, None),
-    };
-    let report = job
-        .report
-        .as_ref()
-        .map(|path| {
-            std::fs::File::create(path)
-                .and_then(|f| Report::new(std::io::BufWriter::new(f)))
-                .map_err(|e| {
-                    Fatal::usage(format!(
-                        "--report: cannot write {}: {}",
-                        path.display(),
-                        ids::read::io_message(&e)
-                    ))
-                })
-        })
-        .transpose()?;
+    let outputs = open_outputs(job, &spec, &journal_job, reporter)?;
     Ok(Prepared {
         client,
         endpoint: base,
         sources,
+        failed_ids: outputs.failed_ids,
+        journal: outputs.journal,
+        report: outputs.report,
+        preloaded: outputs.preloaded,
+    })
+}
+
+/// The files a run writes besides the summary.
+struct Outputs {
+    failed_ids: Option<FailedIds>,
+    journal: Option<Journal>,
+    report: Option<Report<std::io::BufWriter<std::fs::File>>>,
+    preloaded: Option<IdSet>,
+}
+
+/// Opens `--failed-ids`, `--journal` and `--report`, once nothing else can
+/// fail: an unwritable path costs no request, and nothing is changed by a
+/// run that would end before its start. `--failed-ids` is only emptied
+/// when the run starts (see `failed_ids`); opening a journal may start it
+/// afresh; a report is created empty.
+fn open_outputs(
+    job: &JobArgs,
+    spec: &InputSpec,
+    journal_job: &journal::Job,
+    reporter: &Reporter,
+) -> Result<Outputs, Fatal> {
+    let stdin_read = spec.args.is_empty() && spec.files.is_empty();
+    let failed_ids = job
+        .failed_ids
+        .as_ref()
+        .map(|path| FailedIds::open(path, &spec.files, stdin_read))
+        .transpose()?;
+    let (journal, preloaded) = match &job.journal {
+        Some(path) => open_journal(path, journal_job, job.dry_run, reporter)?,
+        None => (None, None),
+    };
+    let report = job.report.as_deref().map(open_report).transpose()?;
+    Ok(Outputs {
         failed_ids,
         journal,
         report,
         preloaded,
     })
+}
+
+/// Creates the `--report` file, header written.
+fn open_report(path: &std::path::Path) -> Result<Report<std::io::BufWriter<std::fs::File>>, Fatal> {
+    std::fs::File::create(path)
+        .and_then(|f| Report::new(std::io::BufWriter::new(f)))
+        .map_err(|e| {
+            Fatal::usage(format!(
+                "--report: cannot write {}: {}",
+                path.display(),
+                ids::read::io_message(&e)
+            ))
+        })
 }
 
 /// Opens `--journal` (only reads it for a dry run) and loads the IDs it
@@ -383,34 +406,16 @@ fn execute(
     if let Some(set) = prepared.preloaded {
         ledger.set_preloaded(set);
     }
-    let sinks = if prepared.journal.is_some() || prepared.report.is_some() {
-        let table = SourceTable::new(prepared.sources.iter().map(ids::Opened::name));
-        let hooks = Hooks {
-            on_durable: {
-                let ledger = Arc::clone(&ledger);
-                Box::new(move |n| ledger.durable(n))
-            },
-            on_error: {
-                let (stop, reporter) = (stop.clone(), Arc::clone(&reporter));
-                Box::new(move |message: String| {
-                    if stop.request(StopReason::Fatal(message.clone())) {
-                        reporter.error(&format!("{message}; stopping"), &[]);
-                    }
-                })
-            },
-        };
-        match Sinks::start(prepared.journal, prepared.report, table, hooks) {
-            Ok(sinks) => {
-                ledger.attach(sinks.sender());
-                Some(sinks)
-            }
-            Err(e) => {
-                reporter.error(&format!("cannot start: {e}"), &[]);
-                return Exit::Usage;
-            }
-        }
-    } else {
-        None
+    let sinks = match start_sinks(
+        prepared.journal,
+        prepared.report,
+        &prepared.sources,
+        &ledger,
+        &stop,
+        &reporter,
+    ) {
+        Ok(sinks) => sinks,
+        Err(exit) => return exit,
     };
     let end = runtime.block_on(async {
         tokio::spawn(watch_signals(
@@ -431,51 +436,14 @@ fn execute(
     });
     // Every settlement written (and confirmed ones counted) before the
     // counts are read.
-    let sink_end = sinks.map(|sinks| {
-        ledger.detach();
-        let whole = !end.input_unread && end.read_error.is_none() && !job.dry_run;
-        let ledger = Arc::clone(&ledger);
-        sinks.close(Box::new(move || {
-            let c = ledger.counts();
-            let left = c.failed + c.unsent + c.pending();
-            // A journal with IDs still unread must stay unfinished.
-            (whole || left > 0).then_some(left)
-        }))
-    });
-    let sink_end = sink_end.unwrap_or_default();
+    let sink_end = sinks
+        .map(|sinks| close_sinks(sinks, &ledger, &end, job.dry_run))
+        .unwrap_or_default();
     reporter.finish();
-    if let Some(e) = &sink_end.journal_error
-        && end.stop.is_none()
-    {
-        reporter.error(e, &[]);
-    }
-    if let Some(e) = &end.read_error {
-        reporter.error(&e.to_string(), &[]);
-    }
-    if end.input_unread {
-        let kept = failed_ids.as_ref().is_some_and(FailedIds::is_input);
-        reporter.error(
-            if kept {
-                "stopped before the whole input was read: the unread rest is not counted; --failed-ids keeps its former content after the leftovers"
-            } else {
-                "stopped before the whole input was read: the unread rest is neither counted nor in --failed-ids"
-            },
-            &[],
-        );
-    }
+    report_run_errors(&end, &sink_end, failed_ids.as_ref(), &reporter);
     let counts = ledger.close();
-    let mut failed_ids_lost = false;
-    if let Some(file) = failed_ids {
-        let unread = end.input_unread || end.read_error.is_some();
-        let written = file.finish(unread, |mut out| ledger.write_unconfirmed(&mut out));
-        if let Err(e) = written {
-            reporter.error(
-                &format!("--failed-ids: cannot write: {}", ids::read::io_message(&e)),
-                &[],
-            );
-            failed_ids_lost = true;
-        }
-    }
+    let failed_ids_lost =
+        failed_ids.is_some_and(|f| !write_failed_ids(f, &ledger, &end, &reporter));
     let summary = Summary {
         action,
         tag: job.tag,
@@ -525,6 +493,106 @@ fn how_to_finish(summary: &Summary, failed_ids: Option<&std::path::Path>) -> Str
         _ => FirstFix::Nothing,
     };
     finish_hint(unconfirmed, path, first).unwrap_or_default()
+}
+
+/// Starts the thread that writes `--journal` and `--report`, if either is
+/// asked for, and ties it to the ledger.
+fn start_sinks(
+    journal: Option<Journal>,
+    report: Option<Report<std::io::BufWriter<std::fs::File>>>,
+    sources: &[ids::Opened],
+    ledger: &Arc<Ledger>,
+    stop: &Stop,
+    reporter: &Arc<Reporter>,
+) -> Result<Option<Sinks>, Exit> {
+    if journal.is_none() && report.is_none() {
+        return Ok(None);
+    }
+    let table = SourceTable::new(sources.iter().map(ids::Opened::name));
+    let hooks = Hooks {
+        on_durable: {
+            let ledger = Arc::clone(ledger);
+            Box::new(move |n| ledger.durable(n))
+        },
+        on_error: {
+            let (stop, reporter) = (stop.clone(), Arc::clone(reporter));
+            Box::new(move |message: String| {
+                if stop.request(StopReason::Fatal(message.clone())) {
+                    reporter.error(&format!("{message}; stopping"), &[]);
+                }
+            })
+        },
+    };
+    match Sinks::start(journal, report, table, hooks) {
+        Ok(sinks) => {
+            ledger.attach(sinks.sender());
+            Ok(Some(sinks))
+        }
+        Err(e) => {
+            reporter.error(&format!("cannot start: {e}"), &[]);
+            Err(Exit::Usage)
+        }
+    }
+}
+
+/// Drains the sinks; the journal's last record says whether anything is
+/// left (it stays unfinished while input was left unread).
+fn close_sinks(sinks: Sinks, ledger: &Arc<Ledger>, end: &runner::RunEnd, dry_run: bool) -> SinkEnd {
+    ledger.detach();
+    let whole = !end.input_unread && end.read_error.is_none() && !dry_run;
+    let ledger = Arc::clone(ledger);
+    sinks.close(Box::new(move || {
+        let c = ledger.counts();
+        let left = c.failed + c.unsent + c.pending();
+        (whole || left > 0).then_some(left)
+    }))
+}
+
+/// What went wrong after the start, on standard error.
+fn report_run_errors(
+    end: &runner::RunEnd,
+    sink_end: &SinkEnd,
+    failed_ids: Option<&FailedIds>,
+    reporter: &Reporter,
+) {
+    if let Some(e) = &sink_end.journal_error
+        && end.stop.is_none()
+    {
+        reporter.error(e, &[]);
+    }
+    if let Some(e) = &end.read_error {
+        reporter.error(&e.to_string(), &[]);
+    }
+    if end.input_unread {
+        let kept = failed_ids.is_some_and(FailedIds::is_input);
+        reporter.error(
+            if kept {
+                "stopped before the whole input was read: the unread rest is not counted; --failed-ids keeps its former content after the leftovers"
+            } else {
+                "stopped before the whole input was read: the unread rest is neither counted nor in --failed-ids"
+            },
+            &[],
+        );
+    }
+}
+
+/// Writes `--failed-ids`; false (said on standard error) if the leftovers
+/// could not be saved.
+fn write_failed_ids(
+    file: FailedIds,
+    ledger: &Ledger,
+    end: &runner::RunEnd,
+    reporter: &Reporter,
+) -> bool {
+    let unread = end.input_unread || end.read_error.is_some();
+    let written = file.finish(unread, |mut out| ledger.write_unconfirmed(&mut out));
+    if let Err(e) = &written {
+        reporter.error(
+            &format!("--failed-ids: cannot write: {}", ids::read::io_message(e)),
+            &[],
+        );
+    }
+    written.is_ok()
 }
 
 /// Whether the journal or the report could not be written in full.

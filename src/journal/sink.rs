@@ -185,6 +185,66 @@ impl ReadRows {
     }
 }
 
+/// The reader's side of `--report`: the source of each new ID (into the
+/// batch's [`Origins`]) and the rows of IDs that never reach a batch
+/// (duplicates, invalid, resumed), sent on in chunks.
+pub struct ReaderRows {
+    sink: SinkTx,
+    table: SourceTable,
+    rows: ReadRows,
+}
+
+impl ReaderRows {
+    /// `Some` when `sink` writes a report; `names` are the sources' names
+    /// in reading order.
+    pub fn new<'a>(
+        sink: Option<SinkTx>,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Option<ReaderRows> {
+        let sink = sink.filter(SinkTx::reporting)?;
+        Some(ReaderRows {
+            sink,
+            table: SourceTable::new(names),
+            rows: ReadRows::default(),
+        })
+    }
+
+    /// Notes one record read and what the filter made of it.
+    #[inline]
+    pub fn observe(
+        &mut self,
+        origin: &crate::ids::Origin<'_>,
+        raw: crate::ids::Raw<'_>,
+        verdict: &crate::ids::Verdict<'_>,
+        origins: &mut Option<Origins>,
+    ) {
+        use crate::ids::Verdict;
+        let (index, line) = (self.table.index_of(origin), line_of(origin));
+        let (outcome, detail) = match verdict {
+            Verdict::New(_) => {
+                origins.get_or_insert_default().push(index, line);
+                return;
+            }
+            Verdict::Duplicate => (Outcome::Duplicate, ""),
+            Verdict::Resumed(_) => (Outcome::Resumed, "confirmed by the run the journal records"),
+            Verdict::Invalid(why) => (Outcome::Invalid, why.reason()),
+        };
+        let field = match raw {
+            crate::ids::Raw::Field(f) => f,
+            _ => b"",
+        };
+        self.rows.push(field, outcome, detail, index, line);
+        if self.rows.len() >= ReadRows::CAPACITY {
+            self.sink.read(std::mem::take(&mut self.rows));
+        }
+    }
+
+    /// Sends what is left.
+    pub fn finish(self) {
+        self.sink.read(self.rows);
+    }
+}
+
 /// What happened to the IDs of one (part of a) batch.
 #[derive(Debug)]
 pub struct Settled {
@@ -307,25 +367,22 @@ impl Sinks {
 
 fn sink_loop(
     rx: Receiver<Event>,
-    mut journal: Option<Journal>,
-    mut report: Option<Report<BufWriter<File>>>,
+    journal: Option<Journal>,
+    report: Option<Report<BufWriter<File>>>,
     sources: SourceTable,
     hooks: Hooks,
 ) -> SinkEnd {
-    let mut end = SinkEnd::default();
-    let mut finish = None;
-    let fail_report = |report: &mut Option<Report<_>>, end: &mut SinkEnd, e: std::io::Error| {
-        let message = format!(
-            "--report: cannot write: {}",
-            crate::ids::read::io_message(&e)
-        );
-        if end.report_error.is_none() {
-            (hooks.on_error)(message.clone());
-            end.report_error = Some(message);
-        }
-        *report = None;
+    let mut w = Writer {
+        journal,
+        report,
+        sources,
+        hooks,
+        end: SinkEnd::default(),
     };
-    'run: while let Ok(first) = rx.recv() {
+    let mut finish = None;
+    while finish.is_none()
+        && let Ok(first) = rx.recv()
+    {
         let mut pending = 0u64;
         let mut event = Some(first);
         // Everything queued now shares one sync.
@@ -335,69 +392,99 @@ fn sink_loop(
                     finish = Some(f);
                     break;
                 }
-                Event::Read(rows) => {
-                    if let Some(r) = &mut report
-                        && let Err(e) = write_read_rows(r, &rows, &sources)
-                    {
-                        fail_report(&mut report, &mut end, e);
-                    }
-                }
-                Event::Settled(s) => {
-                    if s.outcome == Outcome::Confirmed {
-                        if let Some(j) = &mut journal {
-                            j.add_batch(s.ids.iter());
-                        }
-                        pending += s.ids.len() as u64;
-                    }
-                    if let Some(r) = &mut report
-                        && let Err(e) = write_settled(r, &s, &sources)
-                    {
-                        fail_report(&mut report, &mut end, e);
-                    }
-                }
+                Event::Read(rows) => w.read_rows(&rows),
+                Event::Settled(s) => pending += w.settled(&s),
             }
         }
-        if let Some(j) = &mut journal
+        w.commit(pending);
+    }
+    w.finish(finish.and_then(|f: FinishFn| f()))
+}
+
+/// The sink thread's files.
+struct Writer {
+    journal: Option<Journal>,
+    report: Option<Report<BufWriter<File>>>,
+    sources: SourceTable,
+    hooks: Hooks,
+    end: SinkEnd,
+}
+
+fn cannot_write(what: &str, e: &std::io::Error) -> String {
+    format!("{what}: cannot write: {}", crate::ids::read::io_message(e))
+}
+
+impl Writer {
+    fn read_rows(&mut self, rows: &ReadRows) {
+        if let Some(r) = &mut self.report {
+            let written = write_read_rows(r, rows, &self.sources);
+            self.check_report(written);
+        }
+    }
+
+    /// Adds a settlement; returns the IDs it confirmed.
+    fn settled(&mut self, s: &Settled) -> u64 {
+        let mut confirmed = 0;
+        if s.outcome == Outcome::Confirmed {
+            if let Some(j) = &mut self.journal {
+                j.add_batch(s.ids.iter());
+            }
+            confirmed = s.ids.len() as u64;
+        }
+        if let Some(r) = &mut self.report {
+            let written = write_settled(r, s, &self.sources);
+            self.check_report(written);
+        }
+        confirmed
+    }
+
+    /// Syncs the journal, then counts the `pending` confirmed IDs.
+    fn commit(&mut self, pending: u64) {
+        if let Some(j) = &mut self.journal
             && let Err(e) = j.commit()
         {
-            let message = format!(
-                "--journal: cannot write: {}",
-                crate::ids::read::io_message(&e)
-            );
-            (hooks.on_error)(message.clone());
-            end.journal_error = Some(message);
+            let message = cannot_write("--journal", &e);
+            (self.hooks.on_error)(message.clone());
+            self.end.journal_error = Some(message);
             // What is on the disk ends in a torn record at worst; nothing
             // more is appended after it.
-            journal = None;
+            self.journal = None;
         }
         if pending > 0 {
             // The API confirmed them whether or not the journal could say so.
-            (hooks.on_durable)(pending);
+            (self.hooks.on_durable)(pending);
         }
-        if let Some(r) = &mut report
-            && let Err(e) = r.flush()
+        if let Some(r) = &mut self.report {
+            let flushed = r.flush();
+            self.check_report(flushed);
+        }
+    }
+
+    fn check_report(&mut self, written: std::io::Result<()>) {
+        if let Err(e) = written {
+            let message = cannot_write("--report", &e);
+            if self.end.report_error.is_none() {
+                (self.hooks.on_error)(message.clone());
+                self.end.report_error = Some(message);
+            }
+            self.report = None;
+        }
+    }
+
+    /// The journal's last record, if `unsent` says what it is.
+    fn finish(mut self, unsent: Option<u64>) -> SinkEnd {
+        if let (Some(unsent), Some(j)) = (unsent, &mut self.journal)
+            && let Err(e) = j.finish(unsent)
+            && self.end.journal_error.is_none()
         {
-            fail_report(&mut report, &mut end, e);
+            self.end.journal_error = Some(cannot_write("--journal", &e));
         }
-        if finish.is_some() {
-            break 'run;
+        if let Some(r) = &mut self.report {
+            let _ = r.flush();
+            self.end.rows = r.rows();
         }
+        self.end
     }
-    let unsent = finish.and_then(|f: FinishFn| f());
-    if let (Some(unsent), Some(j)) = (unsent, &mut journal)
-        && let Err(e) = j.finish(unsent)
-        && end.journal_error.is_none()
-    {
-        end.journal_error = Some(format!(
-            "--journal: cannot write: {}",
-            crate::ids::read::io_message(&e)
-        ));
-    }
-    if let Some(r) = &mut report {
-        let _ = r.flush();
-        end.rows = r.rows();
-    }
-    end
 }
 
 fn write_read_rows(

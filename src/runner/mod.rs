@@ -30,10 +30,9 @@ use crate::api::Client;
 use crate::ids::diagnose::{EarlyCheck, Step};
 use crate::ids::read::estimate_records;
 use crate::ids::{Filter, Opened, ReadError, Verdict, describe_invalid, read_all, stream};
-use crate::journal::sink::{Origins, ReadRows, SourceTable, line_of};
+use crate::journal::sink::{Origins, ReaderRows};
 use crate::ledger::{Batch, Ledger};
 use crate::progress::Reporter;
-use crate::report::Outcome;
 pub use backoff::Backoff;
 use batcher::Batcher;
 pub use decide::{Decision, Policy, decide};
@@ -333,15 +332,13 @@ fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Resul
     };
     // With --report: where each ID came from (carried with its batch), and
     // the rows of IDs that never reach a batch.
-    let sink = ledger.sink().filter(|s| s.reporting());
-    let table = SourceTable::new(sources.iter().map(Opened::name));
-    let mut rows = ReadRows::default();
+    let mut rows = ReaderRows::new(ledger.sink(), sources.iter().map(Opened::name));
     let batcher = Rc::new(RefCell::new(Batcher::new(
         shared.config.batch_size,
         Arc::clone(&shared.ledger),
         tx,
     )));
-    if sink.is_some() {
+    if rows.is_some() {
         batcher.borrow_mut().origins = Some(Origins::default());
     }
     let hook = {
@@ -363,29 +360,8 @@ fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Resul
                 let mut b = batcher.borrow_mut();
                 b.read += 1;
                 let verdict = filter.judge(raw);
-                if let Some(sink) = &sink {
-                    let (index, line) = (table.index_of(&origin), line_of(&origin));
-                    let field = match raw {
-                        crate::ids::Raw::Field(f) => f,
-                        _ => b"",
-                    };
-                    let row = match verdict {
-                        Verdict::New(_) => {
-                            b.origins.get_or_insert_default().push(index, line);
-                            None
-                        }
-                        Verdict::Duplicate => Some((Outcome::Duplicate, "")),
-                        Verdict::Resumed(_) => {
-                            Some((Outcome::Resumed, "confirmed by the run the journal records"))
-                        }
-                        Verdict::Invalid(why) => Some((Outcome::Invalid, why.reason())),
-                    };
-                    if let Some((outcome, detail)) = row {
-                        rows.push(field, outcome, detail, index, line);
-                        if rows.len() >= ReadRows::CAPACITY {
-                            sink.read(std::mem::take(&mut rows));
-                        }
-                    }
+                if let Some(rows) = &mut rows {
+                    rows.observe(&origin, raw, &verdict, &mut b.origins);
                 }
                 let lines = match verdict {
                     Verdict::New(id) => {
@@ -443,8 +419,8 @@ fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Resul
         Ok(())
     });
     batcher.borrow_mut().flush();
-    if let Some(sink) = &sink {
-        sink.read(rows);
+    if let Some(rows) = rows {
+        rows.finish();
     }
     result
 }
