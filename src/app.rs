@@ -113,11 +113,8 @@ struct Prepared {
     client: Client,
     endpoint: String,
     sources: Vec<ids::Opened>,
-    failed_ids: Option<FailedIds>,
-    journal: Option<Journal>,
-    report: Option<Report<std::io::BufWriter<std::fs::File>>>,
-    /// The IDs the resumed journal confirmed.
-    preloaded: Option<IdSet>,
+    /// `--failed-ids`, `--journal`, `--report`.
+    outputs: Outputs,
 }
 
 /// The endpoint, knowing where `--api-url` came from: the flag and the
@@ -220,11 +217,7 @@ fn prepare(
         crate::confirm::before_untag(&job.tag, &endpoint)?;
     }
     let sources = ids::open(&spec, &mut |n| reporter.notice(&n))?;
-    let journal_job = journal::Job {
-        action: action.name().into(),
-        tag: job.tag.clone(),
-        endpoint: endpoint.display(),
-    };
+    let journal_job = journal::Job::new(action.name(), &job.tag, endpoint.display());
     let base = endpoint.base().to_string();
     let client = Client::new(
         endpoint,
@@ -242,10 +235,7 @@ fn prepare(
         client,
         endpoint: base,
         sources,
-        failed_ids: outputs.failed_ids,
-        journal: outputs.journal,
-        report: outputs.report,
-        preloaded: outputs.preloaded,
+        outputs,
     })
 }
 
@@ -254,6 +244,7 @@ struct Outputs {
     failed_ids: Option<FailedIds>,
     journal: Option<Journal>,
     report: Option<Report<std::io::BufWriter<std::fs::File>>>,
+    /// The IDs the resumed journal confirmed.
     preloaded: Option<IdSet>,
 }
 
@@ -393,28 +384,16 @@ fn execute(
             return Exit::Usage;
         }
     };
-    let mut failed_ids = prepared.failed_ids;
-    if let Some(Err(e)) = failed_ids.as_mut().map(FailedIds::start) {
-        reporter.error(
-            &format!("--failed-ids: cannot write: {}", ids::read::io_message(&e)),
-            &[],
-        );
-        return Exit::Usage;
-    }
     let ledger = Ledger::new();
     let (stop, abort) = (Stop::new(), Stop::new());
-    if let Some(set) = prepared.preloaded {
-        ledger.set_preloaded(set);
-    }
-    let sinks = match start_sinks(
-        prepared.journal,
-        prepared.report,
+    let (failed_ids, sinks) = match begin(
+        prepared.outputs,
         &prepared.sources,
         &ledger,
         &stop,
         &reporter,
     ) {
-        Ok(sinks) => sinks,
+        Ok(started) => started,
         Err(exit) => return exit,
     };
     let end = runtime.block_on(async {
@@ -434,16 +413,7 @@ fn execute(
         )
         .await
     });
-    // Every settlement written (and confirmed ones counted) before the
-    // counts are read.
-    let sink_end = sinks
-        .map(|sinks| close_sinks(sinks, &ledger, &end, job.dry_run))
-        .unwrap_or_default();
-    reporter.finish();
-    report_run_errors(&end, &sink_end, failed_ids.as_ref(), &reporter);
-    let counts = ledger.close();
-    let failed_ids_lost =
-        failed_ids.is_some_and(|f| !write_failed_ids(f, &ledger, &end, &reporter));
+    let (counts, lost) = end_outputs(sinks, failed_ids, &ledger, &end, job.dry_run, &reporter);
     let summary = Summary {
         action,
         tag: job.tag,
@@ -454,7 +424,7 @@ fn execute(
         stop: end.stop.clone(),
         read_error: end.read_error.as_ref().map(ToString::to_string),
         // A journal or report that could not be written is never success either.
-        failed_ids_lost: failed_ids_lost || sink_lost(&sink_end),
+        failed_ids_lost: lost,
         endpoint: prepared.endpoint,
     };
     runtime.shutdown_timeout(Duration::from_millis(100));
@@ -495,6 +465,37 @@ fn how_to_finish(summary: &Summary, failed_ids: Option<&std::path::Path>) -> Str
     finish_hint(unconfirmed, path, first).unwrap_or_default()
 }
 
+/// The run starts: `--failed-ids` loses an earlier run's content, the
+/// journal's IDs go to the reader, the sink thread starts.
+fn begin(
+    outputs: Outputs,
+    sources: &[ids::Opened],
+    ledger: &Arc<Ledger>,
+    stop: &Stop,
+    reporter: &Arc<Reporter>,
+) -> Result<(Option<FailedIds>, Option<Sinks>), Exit> {
+    let mut failed_ids = outputs.failed_ids;
+    if let Some(Err(e)) = failed_ids.as_mut().map(FailedIds::start) {
+        reporter.error(
+            &format!("--failed-ids: cannot write: {}", ids::read::io_message(&e)),
+            &[],
+        );
+        return Err(Exit::Usage);
+    }
+    if let Some(set) = outputs.preloaded {
+        ledger.set_preloaded(set);
+    }
+    let sinks = start_sinks(
+        outputs.journal,
+        outputs.report,
+        sources,
+        ledger,
+        stop,
+        reporter,
+    )?;
+    Ok((failed_ids, sinks))
+}
+
 /// Starts the thread that writes `--journal` and `--report`, if either is
 /// asked for, and ties it to the ledger.
 fn start_sinks(
@@ -533,6 +534,28 @@ fn start_sinks(
             Err(Exit::Usage)
         }
     }
+}
+
+/// The run is over: the sinks drain (every settlement written and the
+/// confirmed IDs counted before the counts are read), errors are said, the
+/// ledger closes, `--failed-ids` is written. The final counts, and whether
+/// a file could not be written.
+fn end_outputs(
+    sinks: Option<Sinks>,
+    failed_ids: Option<FailedIds>,
+    ledger: &Arc<Ledger>,
+    end: &runner::RunEnd,
+    dry_run: bool,
+    reporter: &Reporter,
+) -> (crate::ledger::Counts, bool) {
+    let sink_end = sinks
+        .map(|sinks| close_sinks(sinks, ledger, end, dry_run))
+        .unwrap_or_default();
+    reporter.finish();
+    report_run_errors(end, &sink_end, failed_ids.as_ref(), reporter);
+    let counts = ledger.close();
+    let failed_ids_lost = failed_ids.is_some_and(|f| !write_failed_ids(f, ledger, end, reporter));
+    (counts, failed_ids_lost || sink_lost(&sink_end))
 }
 
 /// Drains the sinks; the journal's last record says whether anything is

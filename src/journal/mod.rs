@@ -48,6 +48,17 @@ pub struct Job {
     pub endpoint: String,
 }
 
+impl Job {
+    /// The job of `action` (its name) with `tag` at `endpoint` (redacted).
+    pub fn new(action: &str, tag: &str, endpoint: String) -> Job {
+        Job {
+            action: action.into(),
+            tag: tag.into(),
+            endpoint,
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Header {
     format: String,

@@ -10,7 +10,8 @@ use tokio::sync::mpsc;
 
 use crate::ids::IdList;
 use crate::ids::stream::{MAX_AGE, Pause};
-use crate::journal::sink::Origins;
+use crate::ids::{Origin, Raw, Verdict};
+use crate::journal::sink::{Origins, ReaderRows};
 use crate::ledger::{Batch, Ledger};
 
 /// A batch being filled, and the counts read since the last one left.
@@ -25,6 +26,8 @@ pub(crate) struct Batcher {
     pub resumed: u64,
     /// The current batch's origins, with `--report`.
     pub origins: Option<Origins>,
+    /// The reader's `--report` rows, if one is written.
+    pub rows: Option<ReaderRows>,
     ledger: Arc<Ledger>,
     tx: mpsc::Sender<Batch>,
     /// The runner hung up: nothing more can be sent.
@@ -42,6 +45,7 @@ impl Batcher {
             invalid: 0,
             resumed: 0,
             origins: None,
+            rows: None,
             ledger,
             tx,
             closed: false,
@@ -87,6 +91,22 @@ impl Batcher {
             let ids = std::mem::take(&mut self.current);
             let origins = self.origins.as_mut().map(std::mem::take);
             self.ledger.batch_from(ids, origins).leave_unsent();
+        }
+    }
+
+    /// Notes a record for `--report` (its origin, or its row).
+    #[inline]
+    pub fn observe(&mut self, origin: &Origin<'_>, raw: Raw<'_>, verdict: &Verdict<'_>) {
+        if let Some(rows) = &mut self.rows {
+            rows.observe(origin, raw, verdict, &mut self.origins);
+        }
+    }
+
+    /// The end of the input: the last batch and the last rows go.
+    pub fn finish(&mut self) {
+        self.flush();
+        if let Some(rows) = self.rows.take() {
+            rows.finish();
         }
     }
 
