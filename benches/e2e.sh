@@ -79,21 +79,22 @@ for n in $SIZES; do
   done
 done
 
-# --journal (one sync_data per group of confirmed batches) and --report (one CSV row
-# per ID), on the disk that holds $work: the best of $REPEAT runs each, as a ratio of
-# the plain run's best (targets: journal <= 1.3x, report <= 1.5x).
-REPEAT=${REPEAT:-3}
+# --journal (one sync per group of confirmed batches) and --report (one CSV row per
+# ID), on the disk that holds $work: the best of $REPEAT runs each, the variants
+# interleaved in every round so that a busy moment of the machine hits them alike;
+# as a ratio of the plain run's best (targets: journal <= 1.3x, report <= 1.5x).
+REPEAT=${REPEAT:-5}
+variants=("" "--journal" "--report" "--journal --report")
 echo
-echo "Journal and report, best of $REPEAT runs, files in $work ($(df -h "$work" | awk 'NR == 2 { print $1 ", " $2 }'), $(findmnt -n -o FSTYPE --target "$work" 2>/dev/null || echo '?'))"
+echo "Journal and report, best of $REPEAT interleaved runs, files in $work ($(df -h "$work" | awk 'NR == 2 { print $1 ", " $2 }'), $(findmnt -n -o FSTYPE --target "$work" 2>/dev/null || echo '?'))"
 echo
 echo "| IDs | flags | wall | vs plain | peak RSS |"
 echo "| ---: | --- | ---: | ---: | ---: |"
 for n in $SIZES; do
   csv="$work/ids-$n.csv"
-  plain=""
-  for flags in "" "--journal" "--report" "--journal --report"; do
-    best="" best_rss=""
-    for _ in $(seq "$REPEAT"); do
+  declare -A best=() best_rss=()
+  for _ in $(seq "$REPEAT"); do
+    for flags in "${variants[@]}"; do
       rm -f "$work/j" "$work/r.csv"
       extra=()
       [[ " $flags " == *" --journal "* ]] && extra+=(--journal "$work/j")
@@ -102,14 +103,18 @@ for n in $SIZES; do
       conf=$(json "$work/out.json" "['confirmed']")
       [ "$conf" = "$n" ] || { echo "only $conf of $n confirmed with '$flags'" >&2; exit 1; }
       read -r wall rss <"$work/time"
-      if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $wall < $best else 1)"; then best=$wall best_rss=$rss; fi
+      key="x$flags"
+      if [ -z "${best[$key]:-}" ] || python3 -c "import sys; sys.exit(0 if $wall < ${best[$key]} else 1)"; then
+        best[$key]=$wall best_rss[$key]=$rss
+      fi
     done
-    [ -z "$flags" ] && plain=$best
-    python3 -c "print(f'| {$n:,} | ${flags:-(none)} | {$best:.2f} s | {$best/max($plain,0.01):.2f}x | {$best_rss/1024:.0f} MB |')"
+  done
+  for flags in "${variants[@]}"; do
+    key="x$flags"
+    python3 -c "print(f'| {$n:,} | ${flags:-(none)} | {${best[$key]}:.2f} s | {${best[$key]}/max(${best[x]},0.01):.2f}x | {${best_rss[$key]}/1024:.0f} MB |')"
   done
 done
 
-echo
 echo "The obvious alternative: split into chunks of 1000, one curl per chunk, in a shell loop."
 echo
 echo "| IDs | tool | wall | IDs/s |"

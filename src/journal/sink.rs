@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::ids::IdList;
 use crate::journal::Journal;
-use crate::report::{Outcome, Report, Source};
+use crate::report::{Outcome, Report, Source, SourceField};
 
 /// Events waiting for the sink thread; past this, senders wait (bounded
 /// memory when the disk is slow).
@@ -32,6 +32,8 @@ const COMMIT_WINDOW: Duration = Duration::from_millis(3);
 #[derive(Debug, Clone, Default)]
 pub struct SourceTable {
     kinds: Vec<SourceKind>,
+    /// Each source's report column, formatted once.
+    fields: Vec<SourceField>,
 }
 
 /// One source of IDs.
@@ -56,8 +58,15 @@ impl SourceTable {
                 "<stdin>" => SourceKind::Stdin,
                 other => SourceKind::File(other.to_string()),
             })
+            .collect::<Vec<_>>();
+        let mut table = SourceTable {
+            kinds,
+            fields: Vec::new(),
+        };
+        table.fields = (0..table.kinds.len())
+            .map(|i| SourceField::new(table.source(i as u16, 0)))
             .collect();
-        SourceTable { kinds }
+        table
     }
 
     /// The index of the source an [`crate::ids::Origin`] names.
@@ -71,6 +80,13 @@ impl SourceTable {
             }),
         };
         i.unwrap_or(0) as u16
+    }
+
+    fn field(&self, index: u16) -> &SourceField {
+        static ARG: std::sync::OnceLock<SourceField> = std::sync::OnceLock::new();
+        self.fields
+            .get(index as usize)
+            .unwrap_or_else(|| ARG.get_or_init(|| SourceField::new(Source::Arg(0))))
     }
 
     fn source(&self, index: u16, line: u64) -> Source<'_> {
@@ -538,16 +554,11 @@ fn write_settled(
     s: &Settled,
     sources: &SourceTable,
 ) -> std::io::Result<()> {
+    let middle = crate::report::middle(s.outcome, s.status, &s.detail);
     for (i, id) in s.ids.iter().enumerate() {
         let position = s.positions.as_ref().map_or(i, |p| p[i] as usize);
         let (source, line) = s.origins.as_ref().map_or((0, 0), |o| o.get(position));
-        report.row(
-            id.as_bytes(),
-            s.outcome,
-            s.status,
-            &s.detail,
-            sources.source(source, line),
-        )?;
+        report.valid_row(id, &middle, sources.field(source), line)?;
     }
     Ok(())
 }
