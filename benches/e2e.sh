@@ -115,6 +115,7 @@ for n in $SIZES; do
   done
 done
 
+echo
 echo "The obvious alternative: split into chunks of 1000, one curl per chunk, in a shell loop."
 echo
 echo "| IDs | tool | wall | IDs/s |"
