@@ -4,6 +4,7 @@
 #   bash benches/e2e.sh            # 100k, 1M and 10M IDs (needs ~1 GB of /tmp, ~3 minutes)
 #   SIZES="100000 1000000" bash benches/e2e.sh
 #   (then the verify benchmark, benches/verify.sh; VERIFY_SIZES sets its sizes)
+#   SIZES=1000000 CURL_SIZES= REPEAT=3 bash benches/e2e.sh   # the journal/report rows, ~1 minute
 #
 # Reports, per input size and with/without de-duplication: wall time, requests/s,
 # IDs/s and peak RSS (GNU time); then the same job done the obvious other way
@@ -15,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SIZES=${SIZES:-"100000 1000000 10000000"}
-CURL_SIZES=${CURL_SIZES:-"100000 1000000"}
+CURL_SIZES=${CURL_SIZES-"100000 1000000"}  # empty: skip the curl comparison
 work=$(mktemp -d /tmp/tagctl-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -76,6 +77,42 @@ for n in $SIZES; do
     conf=$(json "$work/out.json" "['confirmed']")
     [ "$conf" = "$n" ] || { echo "only $conf of $n confirmed" >&2; exit 1; }
     python3 -c "print(f'| {$n:,} | CSV | $dedupe | {$wall:.2f} s | {$req:,} | {$req/max($wall,0.01):,.0f} | {$n/max($wall,0.01):,.0f} | {$rss/1024:.0f} MB |')"
+  done
+done
+
+# --journal (one sync per group of confirmed batches) and --report (one CSV row per
+# ID), on the disk that holds $work: the best of $REPEAT runs each, the variants
+# interleaved in every round so that a busy moment of the machine hits them alike;
+# as a ratio of the plain run's best (targets: journal <= 1.3x, report <= 1.5x).
+REPEAT=${REPEAT:-5}
+variants=("" "--journal" "--report" "--journal --report")
+echo
+echo "Journal and report, best of $REPEAT interleaved runs, files in $work ($(df -h "$work" | awk 'NR == 2 { print $1 ", " $2 }'), $(findmnt -n -o FSTYPE --target "$work" 2>/dev/null || echo '?'))"
+echo
+echo "| IDs | flags | wall | vs plain | peak RSS |"
+echo "| ---: | --- | ---: | ---: | ---: |"
+for n in $SIZES; do
+  csv="$work/ids-$n.csv"
+  declare -A best=() best_rss=()
+  for _ in $(seq "$REPEAT"); do
+    for flags in "${variants[@]}"; do
+      rm -f "$work/j" "$work/r.csv"
+      extra=()
+      [[ " $flags " == *" --journal "* ]] && extra+=(--journal "$work/j")
+      [[ " $flags " == *" --report "* ]] && extra+=(--report "$work/r.csv")
+      timed "$bin/tagctl" --api-url "$url" tag BENCH -f "$csv" --output json --quiet "${extra[@]}" >"$work/out.json" || true
+      conf=$(json "$work/out.json" "['confirmed']")
+      [ "$conf" = "$n" ] || { echo "only $conf of $n confirmed with '$flags'" >&2; exit 1; }
+      read -r wall rss <"$work/time"
+      key="x$flags"
+      if [ -z "${best[$key]:-}" ] || python3 -c "import sys; sys.exit(0 if $wall < ${best[$key]} else 1)"; then
+        best[$key]=$wall best_rss[$key]=$rss
+      fi
+    done
+  done
+  for flags in "${variants[@]}"; do
+    key="x$flags"
+    python3 -c "print(f'| {$n:,} | ${flags:-(none)} | {${best[$key]}:.2f} s | {${best[$key]}/max(${best[x]},0.01):.2f}x | {${best_rss[$key]}/1024:.0f} MB |')"
   done
 done
 

@@ -60,6 +60,8 @@ complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l max-retries -d 'Re
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l timeout -d 'Timeout of one request, in seconds' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l max-wait -d 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unsent' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l failed-ids -d 'Write every valid ID that was not confirmed to this file, one per line' -r -F
+complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l journal -d 'Record the job and every confirmed batch here (synced to disk); rerun the same command after a crash to skip what it confirmed' -r -F
+complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l report -d 'Write every ID\'s fate as CSV: customerId,outcome,status,detail,source' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l verify-wait -d 'With --verify: re-check what does not match yet for up to this many seconds' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l missing-ids -d 'With --verify: write every confirmed ID that does not match to this file' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l api-key -d 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments' -r
@@ -97,6 +99,8 @@ complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l max-retries -d '
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l timeout -d 'Timeout of one request, in seconds' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l max-wait -d 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unsent' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l failed-ids -d 'Write every valid ID that was not confirmed to this file, one per line' -r -F
+complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l journal -d 'Record the job and every confirmed batch here (synced to disk); rerun the same command after a crash to skip what it confirmed' -r -F
+complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l report -d 'Write every ID\'s fate as CSV: customerId,outcome,status,detail,source' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l verify-wait -d 'With --verify: re-check what does not match yet for up to this many seconds' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l missing-ids -d 'With --verify: write every confirmed ID that does not match to this file' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l api-key -d 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments' -r

@@ -16,7 +16,9 @@ use crate::api::{Action, Client, CredentialArgs, CredentialSource, Endpoint, Url
 use crate::cli::{Cli, Command, Expect, GlobalArgs, JobArgs, OutputFormat, VerifyArgs};
 use crate::exit::{Exit, Fatal};
 use crate::ids::{self, InputSpec};
+use crate::journal;
 use crate::ledger::Ledger;
+use crate::outputs::{Outputs, begin, end_outputs, open_outputs};
 use crate::progress::{Display, Reporter, Verbosity};
 use crate::runner::{self, Backoff, DryRunOutput, JobConfig, Policy, ReadCheck, Stop, StopReason};
 use crate::summary::Summary;
@@ -230,7 +232,8 @@ struct Prepared {
     client: Client,
     endpoint: String,
     sources: Vec<ids::Opened>,
-    failed_ids: Option<std::fs::File>,
+    /// `--failed-ids`, `--journal`, `--report`.
+    outputs: Outputs,
     missing_ids: Option<std::fs::File>,
 }
 
@@ -314,7 +317,6 @@ fn prepare(
             "{flag} on the command line is visible to other users of this machine; prefer REBILLY_API_KEY / REBILLY_JWT or --api-key-file"
         ));
     }
-    let failed_ids = open_leftovers(job.failed_ids.as_deref(), "--failed-ids")?;
     let missing_ids = open_leftovers(job.missing_ids.as_deref(), "--missing-ids")?;
     let spec = InputSpec {
         args: job.ids.clone(),
@@ -336,6 +338,7 @@ fn prepare(
         crate::confirm::before_untag(&job.tag, &endpoint)?;
     }
     let sources = ids::open(&spec, &mut |n| reporter.notice(&n))?;
+    let journal_job = journal::Job::new(action.name(), &job.tag, endpoint.display());
     let base = endpoint.base().to_string();
     let client = Client::new(
         endpoint,
@@ -351,11 +354,12 @@ fn prepare(
     if job.create_tag {
         create_tag_first(&client, job, reporter)?;
     }
+    let outputs = open_outputs(job, &spec, &journal_job, reporter)?;
     Ok(Prepared {
         client,
         endpoint: base,
         sources,
-        failed_ids,
+        outputs,
         missing_ids,
     })
 }
@@ -441,6 +445,16 @@ fn execute(
         ReadBack::new(&prepared.client, &job, action, json)
     });
     let (stop, abort) = (Stop::new(), Stop::new());
+    let (failed_ids, sinks) = match begin(
+        prepared.outputs,
+        &prepared.sources,
+        &ledger,
+        &stop,
+        &reporter,
+    ) {
+        Ok(started) => started,
+        Err(exit) => return exit,
+    };
     let (end, verified) = runtime.block_on(async {
         tokio::spawn(watch_signals(
             stop.clone(),
@@ -471,10 +485,16 @@ fn execute(
             Some(read_back.run(confirmed, &reporter, stop, abort).await),
         )
     });
-    reporter.finish();
+    let (counts, lost) = end_outputs(sinks, failed_ids, &ledger, &end, job.dry_run, &reporter);
     let failed_path = job.failed_ids.clone();
-    let files = (prepared.failed_ids, prepared.missing_ids);
-    let mut summary = tag_summary(job, action, &end, verified, &ledger, files, &reporter);
+    let finished = Finished {
+        end: &end,
+        counts,
+        lost,
+        verified,
+        missing_ids: prepared.missing_ids,
+    };
+    let mut summary = tag_summary(job, action, finished, &ledger, &reporter);
     summary.endpoint = prepared.endpoint;
     runtime.shutdown_timeout(Duration::from_millis(100));
     if summary.no_input() {
@@ -493,17 +513,17 @@ fn execute(
 fn tag_summary(
     job: JobArgs,
     action: Action,
-    end: &runner::RunEnd,
-    verified: Option<(runner::RunEnd, Arc<Ledger>)>,
+    finished: Finished<'_>,
     ledger: &Ledger,
-    files: (Option<std::fs::File>, Option<std::fs::File>),
     reporter: &Reporter,
 ) -> Summary {
-    report_end(end, reporter, "--failed-ids");
-    let counts = ledger.close();
-    let (failed_ids, missing_ids) = files;
-    let failed_ids_lost =
-        failed_ids.is_some_and(|file| !write_leftovers(file, ledger, reporter, "--failed-ids"));
+    let Finished {
+        end,
+        counts,
+        lost: failed_ids_lost,
+        verified,
+        missing_ids,
+    } = finished;
     let missing_ids_lost = match (missing_ids, &verified) {
         (Some(file), Some((_, read_ledger))) => {
             !write_leftovers(file, read_ledger, reporter, "--missing-ids")
@@ -535,6 +555,18 @@ fn tag_summary(
         verify_stop: read_end.and_then(|(_, r)| r.stop),
         endpoint: String::new(),
     }
+}
+
+/// How a tag/untag run ended, its outputs closed.
+struct Finished<'a> {
+    end: &'a runner::RunEnd,
+    /// The ledger's final counts.
+    counts: crate::ledger::Counts,
+    /// `--failed-ids`, `--journal` or `--report` could not be written.
+    lost: bool,
+    /// The `--verify` read-back's end and ledger.
+    verified: Option<(runner::RunEnd, Arc<Ledger>)>,
+    missing_ids: Option<std::fs::File>,
 }
 
 /// `tag|untag --verify`: the read job that checks the confirmed IDs after the

@@ -297,6 +297,15 @@ pub struct JobArgs {
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub failed_ids: Option<PathBuf>,
 
+    /// Record the job and every confirmed batch here (synced to disk); rerun
+    /// the same command after a crash to skip what it confirmed.
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub journal: Option<PathBuf>,
+
+    /// Write every ID's fate as CSV: customerId,outcome,status,detail,source.
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub report: Option<PathBuf>,
+
     /// (tag) Before the first write, make sure the tag exists as a customer
     /// tag: GET /tags/{TAG}, and POST /tags to create it when it is missing.
     #[arg(long, help_heading = "Tag")]
@@ -462,6 +471,8 @@ impl VerifyArgs {
             max_wait: self.max_wait,
             dry_run: false,
             failed_ids: None,
+            journal: None,
+            report: None,
             create_tag: false,
             verify: false,
             verify_wait: 0.0,

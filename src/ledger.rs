@@ -15,8 +15,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::api::Problem;
-use crate::ids::IdList;
 use crate::ids::list::split_picked;
+use crate::ids::{IdList, IdSet};
+use crate::journal::sink::{Origins, Settled, SinkTx};
+use crate::report::Outcome;
 
 const MAX_DISTINCT_PROBLEMS: usize = 100;
 
@@ -40,11 +42,16 @@ pub struct Ledger {
     rate_limited: AtomicU64,
     isolation_requests: AtomicU64,
     next_seq: AtomicU64,
+    resumed: AtomicU64,
     /// Set by [`Ledger::close`]: what settles after it was already counted.
     /// Settlements hold it for reading, so none straddles the close.
     closed: RwLock<bool>,
     unconfirmed: Mutex<Vec<Unconfirmed>>,
     problems: Mutex<Vec<(Problem, u64)>>,
+    /// The `--journal` / `--report` sink: settlements go there too.
+    sink: Mutex<Option<SinkTx>>,
+    /// The IDs a `--journal` confirmed, until the reader takes them.
+    preloaded: Mutex<Option<IdSet>>,
 }
 
 /// IDs not confirmed, with where they stood in their batch when it was
@@ -67,8 +74,11 @@ pub struct Counts {
     pub invalid: u64,
     /// Valid IDs put into batches so far.
     pub batched: u64,
-    /// IDs answered by a 204.
+    /// IDs answered by a 204 (in this run, or in the one a `--journal`
+    /// resumes: those are also in `resumed`).
     pub confirmed: u64,
+    /// IDs an earlier run's `--journal` recorded as confirmed; not sent.
+    pub resumed: u64,
     /// IDs sent but not confirmed.
     pub failed: u64,
     /// IDs never sent.
@@ -90,7 +100,8 @@ pub struct Counts {
 impl Counts {
     /// IDs in batches that are not settled yet.
     pub fn pending(&self) -> u64 {
-        self.batched - self.done()
+        // Resumed IDs are confirmed without a batch.
+        (self.batched + self.resumed).saturating_sub(self.done())
     }
 
     /// IDs settled one way or another.
@@ -147,7 +158,54 @@ impl Ledger {
             ledger: Arc::clone(self),
             tried: false,
             settled: false,
+            origins: None,
+            note: Note::default(),
         }
+    }
+
+    /// Sends every settlement to `sink` as well (`--journal`, `--report`).
+    /// Confirmed IDs are then counted when the sink says they are durable,
+    /// through [`Ledger::durable`].
+    pub fn attach(&self, sink: SinkTx) {
+        *lock(&self.sink) = Some(sink);
+    }
+
+    /// Stops sending to the sink (at the end of the run).
+    pub fn detach(&self) -> Option<SinkTx> {
+        lock(&self.sink).take()
+    }
+
+    /// The sink, for the reader's rows.
+    pub fn sink(&self) -> Option<SinkTx> {
+        lock(&self.sink).clone()
+    }
+
+    /// `n` confirmed IDs are on the disk (the sink's callback).
+    pub fn durable(&self, n: u64) {
+        self.confirmed.fetch_add(n, Relaxed);
+    }
+
+    /// Hands the reader the IDs an earlier run confirmed.
+    pub fn set_preloaded(&self, set: IdSet) {
+        *lock(&self.preloaded) = Some(set);
+    }
+
+    /// Takes them (once).
+    pub fn take_preloaded(&self) -> Option<IdSet> {
+        lock(&self.preloaded).take()
+    }
+
+    /// Counts IDs read that an earlier run confirmed: confirmed, resumed.
+    pub fn resumed(&self, n: u64) {
+        self.resumed.fetch_add(n, Relaxed);
+        self.confirmed.fetch_add(n, Relaxed);
+    }
+
+    /// Opens a batch whose IDs' origins travel with it (for `--report`).
+    pub fn batch_from(self: &Arc<Self>, ids: IdList, origins: Option<Origins>) -> Batch {
+        let mut batch = self.batch(ids);
+        batch.origins = origins.map(Arc::new);
+        batch
     }
 
     /// Counts a request event.
@@ -189,7 +247,9 @@ impl Ledger {
     pub fn counts(&self) -> Counts {
         // Settled buckets are read before `batched`, so a concurrent
         // settlement can never make `pending` negative.
+        // `resumed` after `confirmed`: it is added first.
         let confirmed = self.confirmed.load(Relaxed);
+        let resumed = self.resumed.load(Relaxed);
         let failed = self.failed.load(Relaxed);
         let unsent = self.unsent.load(Relaxed);
         let missing = self.missing.load(Relaxed);
@@ -200,6 +260,7 @@ impl Ledger {
             invalid: self.invalid.load(Relaxed),
             batched: self.batched.load(Relaxed),
             confirmed,
+            resumed,
             failed,
             unsent,
             missing,
@@ -260,12 +321,61 @@ impl Ledger {
         missing.into_iter().map(|u| u.ids).collect()
     }
 
-    fn settle(&self, seq: u64, positions: &mut Option<Vec<u16>>, ids: &mut IdList, bucket: Bucket) {
+    fn settle(
+        &self,
+        seq: u64,
+        positions: &mut Option<Vec<u16>>,
+        ids: &mut IdList,
+        bucket: Bucket,
+        note: &Note,
+    ) {
         let closed = self.closed.read().unwrap_or_else(|p| p.into_inner());
         if *closed {
             return;
         }
         let n = ids.len() as u64;
+        if n > 0
+            && let Some(sink) = &*lock(&self.sink)
+        {
+            let outcome = match bucket {
+                Bucket::Confirmed => Outcome::Confirmed,
+                Bucket::Failed => Outcome::Failed,
+                Bucket::Unsent => Outcome::Unsent,
+                Bucket::Missing => Outcome::Missing,
+                Bucket::NotFound => Outcome::NotFound,
+            };
+            let confirmed = matches!(bucket, Bucket::Confirmed);
+            if confirmed && n > 0 && self.keep_confirmed.load(Relaxed) {
+                // tag --verify reads them back, journaled or not.
+                lock(&self.confirmed_ids).push(ids.clone());
+            }
+            let settled = Settled {
+                // Confirmed IDs are not kept here; the others are, for
+                // --failed-ids.
+                ids: if confirmed {
+                    std::mem::take(ids)
+                } else {
+                    ids.clone()
+                },
+                positions: if confirmed {
+                    positions.take()
+                } else {
+                    positions.clone()
+                },
+                origins: note.origins.clone(),
+                outcome,
+                status: if confirmed { Some(204) } else { note.status },
+                detail: note
+                    .detail
+                    .clone()
+                    .filter(|_| !confirmed)
+                    .unwrap_or_else(|| Arc::from("")),
+            };
+            if sink.settled(settled) && confirmed {
+                // Counted when durable.
+                return;
+            }
+        }
         match bucket {
             Bucket::Confirmed => {
                 self.confirmed.fetch_add(n, Relaxed);
@@ -333,6 +443,16 @@ pub struct Batch {
     ledger: Arc<Ledger>,
     tried: bool,
     settled: bool,
+    origins: Option<Arc<Origins>>,
+    note: Note,
+}
+
+/// The last word on a batch, for `--report`.
+#[derive(Default, Clone)]
+struct Note {
+    origins: Option<Arc<Origins>>,
+    status: Option<u16>,
+    detail: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Batch {
@@ -363,6 +483,12 @@ impl Batch {
     /// Whether the batch is empty.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
+    }
+
+    /// Notes the last answer (status, reason) for the report.
+    pub fn note(&mut self, status: Option<u16>, detail: &str) {
+        self.note.status = status;
+        self.note.detail = Some(Arc::from(detail));
     }
 
     /// Whether a request that may have reached the server was sent.
@@ -411,7 +537,8 @@ impl Batch {
             }
             let mut ids: IdList = picked.iter().map(|&i| self.ids.get(i)).collect();
             let mut part = Some(picked.iter().map(|&i| positions[i]).collect());
-            self.ledger.settle(self.seq, &mut part, &mut ids, bucket);
+            self.ledger
+                .settle(self.seq, &mut part, &mut ids, bucket, &self.note);
         }
         self.settled = true;
     }
@@ -447,12 +574,22 @@ impl Batch {
             ledger: Arc::clone(&self.ledger),
             tried: self.tried,
             settled: false,
+            origins: self.origins.clone(),
+            note: self.note.clone(),
         }
     }
 
     fn finish(mut self, bucket: Bucket) {
+        self.settle_now(bucket);
+    }
+
+    fn settle_now(&mut self, bucket: Bucket) {
+        let note = Note {
+            origins: self.origins.clone(),
+            ..std::mem::take(&mut self.note)
+        };
         self.ledger
-            .settle(self.seq, &mut self.positions, &mut self.ids, bucket);
+            .settle(self.seq, &mut self.positions, &mut self.ids, bucket, &note);
         self.settled = true;
     }
 }
@@ -465,8 +602,7 @@ impl Drop for Batch {
             } else {
                 Bucket::Unsent
             };
-            self.ledger
-                .settle(self.seq, &mut self.positions, &mut self.ids, bucket);
+            self.settle_now(bucket);
         }
     }
 }

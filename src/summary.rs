@@ -52,6 +52,7 @@ struct JsonSummary<'a> {
     duplicates: u64,
     invalid: u64,
     confirmed: u64,
+    resumed: u64,
     failed: u64,
     unsent: u64,
     requests: u64,
@@ -132,6 +133,7 @@ impl Summary {
             duplicates: c.duplicates,
             invalid: c.invalid,
             confirmed: c.confirmed,
+            resumed: c.resumed,
             failed: c.failed,
             unsent: c.unsent,
             requests: c.requests,
@@ -173,7 +175,7 @@ impl Summary {
         let mut out = if self.dry_run {
             format!(
                 "Dry run: {} would be sent to \"{}\"; nothing was sent.\n",
-                plural(valid, "ID", "IDs"),
+                plural(valid - c.resumed, "ID", "IDs"),
                 tag
             )
         } else if c.confirmed == valid {
@@ -194,8 +196,13 @@ impl Summary {
                 plural(c.requests, "request", "requests"),
             )
         };
+        let resumed = if c.resumed > 0 {
+            format!(" (resumed {})", c.resumed)
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "  read {}, duplicates {}, invalid {}, confirmed {}, failed {}, unsent {}\n",
+            "  read {}, duplicates {}, invalid {}, confirmed {}{resumed}, failed {}, unsent {}\n",
             c.ids_read, c.duplicates, c.invalid, c.confirmed, c.failed, c.unsent
         ));
         out.push_str(&format!(

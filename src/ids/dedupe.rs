@@ -12,6 +12,19 @@ use hashbrown::HashTable;
 /// Bytes per arena chunk; IDs never straddle two chunks.
 const CHUNK: usize = 1 << 20;
 const LEN_BITS: u32 = 8;
+/// Marks an ID preloaded from a `--journal` and not read again yet.
+const RESUMED: u64 = 1 << 63;
+
+/// What [`IdSet::visit`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// Not in the set.
+    New,
+    /// Read before in this run.
+    Again,
+    /// Preloaded (confirmed by an earlier run), read now for the first time.
+    Resumed,
+}
 
 /// The set of IDs seen so far.
 pub struct IdSet {
@@ -46,7 +59,35 @@ impl IdSet {
 
     /// Adds `id` (at most 255 bytes) and says whether it was new.
     pub fn insert(&mut self, id: &[u8]) -> bool {
+        self.visit(id, true) == Seen::New
+    }
+
+    /// Looks `id` up, adding it if it is new and `remember` is set. A
+    /// preloaded ID answers [`Seen::Resumed`] once, then [`Seen::Again`].
+    #[inline]
+    pub fn visit(&mut self, id: &[u8], remember: bool) -> Seen {
         debug_assert!(id.len() < (1 << LEN_BITS));
+        let hash = self.hasher.hash_one(id);
+        let chunks = &self.chunks;
+        if let Some(packed) = self
+            .table
+            .find_mut(hash, |&packed| bytes_of(chunks, packed) == id)
+        {
+            if *packed & RESUMED != 0 {
+                *packed &= !RESUMED;
+                return Seen::Resumed;
+            }
+            return Seen::Again;
+        }
+        if remember {
+            self.add(hash, id, 0);
+        }
+        Seen::New
+    }
+
+    /// Adds an ID an earlier run confirmed (from `--journal`); a repeat is
+    /// ignored. Says whether it was new.
+    pub fn preload(&mut self, id: &[u8]) -> bool {
         let hash = self.hasher.hash_one(id);
         let chunks = &self.chunks;
         if self
@@ -56,11 +97,15 @@ impl IdSet {
         {
             return false;
         }
-        let packed = self.store(id);
+        self.add(hash, id, RESUMED);
+        true
+    }
+
+    fn add(&mut self, hash: u64, id: &[u8], flag: u64) {
+        let packed = self.store(id) | flag;
         let (chunks, hasher) = (&self.chunks, &self.hasher);
         self.table
             .insert_unique(hash, packed, |&p| hasher.hash_one(bytes_of(chunks, p)));
-        true
     }
 
     /// The number of distinct IDs.
@@ -92,7 +137,7 @@ impl IdSet {
 #[inline]
 fn bytes_of(chunks: &[Vec<u8>], packed: u64) -> &[u8] {
     let len = (packed & ((1 << LEN_BITS) - 1)) as usize;
-    let offset = (packed >> LEN_BITS) as usize;
+    let offset = ((packed & !RESUMED) >> LEN_BITS) as usize;
     let (index, start) = (offset / CHUNK, offset % CHUNK);
     &chunks[index][start..start + len]
 }
@@ -110,6 +155,20 @@ mod tests {
         assert!(set.insert(b"ab"));
         assert!(!set.insert(b"ab"));
         assert_eq!(set.len(), 3);
+    }
+
+    #[test]
+    fn a_preloaded_id_is_resumed_once() {
+        let mut set = IdSet::new();
+        assert!(set.preload(b"a"));
+        assert!(!set.preload(b"a"));
+        assert_eq!(set.visit(b"b", false), Seen::New);
+        assert_eq!(set.visit(b"b", false), Seen::New);
+        assert_eq!(set.visit(b"a", true), Seen::Resumed);
+        assert_eq!(set.visit(b"a", true), Seen::Again);
+        assert!(set.insert(b"c"));
+        assert_eq!(set.visit(b"c", true), Seen::Again);
+        assert_eq!(set.len(), 2);
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub enum Verdict<'a> {
     New(&'a str),
     /// A valid ID seen before (first occurrence wins).
     Duplicate,
+    /// A valid ID an earlier run confirmed (`--journal`), read for the
+    /// first time in this run: not sent again.
+    Resumed(&'a str),
     /// An ID that will not be sent.
     Invalid(InvalidId),
 }
@@ -29,6 +32,9 @@ pub enum Verdict<'a> {
 /// each time it appears, a valid one is sent once.
 pub struct Filter {
     seen: Option<IdSet>,
+    /// Whether new IDs join `seen` (false with `--no-dedupe`, where the set
+    /// holds only the journal's IDs).
+    remember: bool,
 }
 
 impl Filter {
@@ -43,6 +49,16 @@ impl Filter {
         let n = expected.min(50_000_000) as usize;
         Filter {
             seen: dedupe.then(|| IdSet::with_capacity(n)),
+            remember: dedupe,
+        }
+    }
+
+    /// A filter whose set already holds the IDs a `--journal` confirmed
+    /// (see [`IdSet::preload`]): they are judged [`Verdict::Resumed`] once.
+    pub fn resuming(dedupe: bool, preloaded: IdSet) -> Filter {
+        Filter {
+            seen: Some(preloaded),
+            remember: dedupe,
         }
     }
 
@@ -61,10 +77,12 @@ impl Filter {
             Ok(id) => id,
             Err(why) => return Verdict::Invalid(why),
         };
-        if let Some(seen) = &mut self.seen
-            && !seen.insert(field)
-        {
-            return Verdict::Duplicate;
+        if let Some(seen) = &mut self.seen {
+            match seen.visit(field, self.remember) {
+                dedupe::Seen::New => {}
+                dedupe::Seen::Again => return Verdict::Duplicate,
+                dedupe::Seen::Resumed => return Verdict::Resumed(id),
+            }
         }
         Verdict::New(id)
     }
@@ -108,5 +126,23 @@ mod tests {
         let mut f = Filter::new(false);
         assert_eq!(f.judge(Raw::Field(b"a")), Verdict::New("a"));
         assert_eq!(f.judge(Raw::Field(b"a")), Verdict::New("a"));
+    }
+
+    #[test]
+    fn journaled_ids_are_resumed_once() {
+        for dedupe in [true, false] {
+            let mut set = IdSet::new();
+            set.preload(b"a");
+            let mut f = Filter::resuming(dedupe, set);
+            assert_eq!(f.judge(Raw::Field(b"a")), Verdict::Resumed("a"));
+            assert_eq!(f.judge(Raw::Field(b"a")), Verdict::Duplicate);
+            assert_eq!(f.judge(Raw::Field(b"b")), Verdict::New("b"));
+            let again = if dedupe {
+                Verdict::Duplicate
+            } else {
+                Verdict::New("b")
+            };
+            assert_eq!(f.judge(Raw::Field(b"b")), again, "dedupe {dedupe}");
+        }
     }
 }

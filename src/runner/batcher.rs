@@ -10,6 +10,8 @@ use tokio::sync::mpsc;
 
 use crate::ids::IdList;
 use crate::ids::stream::{MAX_AGE, Pause};
+use crate::ids::{Origin, Raw, Verdict};
+use crate::journal::sink::{Origins, ReaderRows};
 use crate::ledger::{Batch, Ledger};
 
 /// A batch being filled, and the counts read since the last one left.
@@ -20,6 +22,12 @@ pub(crate) struct Batcher {
     pub read: u64,
     pub duplicates: u64,
     pub invalid: u64,
+    /// IDs a `--journal` confirmed (counted, never batched).
+    pub resumed: u64,
+    /// The current batch's origins, with `--report`.
+    pub origins: Option<Origins>,
+    /// The reader's `--report` rows, if one is written.
+    pub rows: Option<ReaderRows>,
     ledger: Arc<Ledger>,
     tx: mpsc::Sender<Batch>,
     /// The runner hung up: nothing more can be sent.
@@ -35,6 +43,9 @@ impl Batcher {
             read: 0,
             duplicates: 0,
             invalid: 0,
+            resumed: 0,
+            origins: None,
+            rows: None,
             ledger,
             tx,
             closed: false,
@@ -57,11 +68,15 @@ impl Batcher {
 
     /// Hands the counts to the ledger and sends the partial batch, if any.
     pub fn flush(&mut self) -> bool {
-        self.ledger.read(self.read, self.duplicates, self.invalid);
-        (self.read, self.duplicates, self.invalid) = (0, 0, 0);
+        self.count();
         if !self.current.is_empty() && !self.closed {
             let ids = std::mem::replace(&mut self.current, IdList::with_capacity(self.size));
-            if self.tx.blocking_send(self.ledger.batch(ids)).is_err() {
+            let origins = self.origins.as_mut().map(std::mem::take);
+            if self
+                .tx
+                .blocking_send(self.ledger.batch_from(ids, origins))
+                .is_err()
+            {
                 self.closed = true;
             }
         }
@@ -71,12 +86,35 @@ impl Batcher {
     /// Counts what is left as read and never sent (the input was read the
     /// wrong way: nothing of it should go out).
     pub fn abandon(&mut self) {
-        self.ledger.read(self.read, self.duplicates, self.invalid);
-        (self.read, self.duplicates, self.invalid) = (0, 0, 0);
+        self.count();
         if !self.current.is_empty() {
             let ids = std::mem::take(&mut self.current);
-            self.ledger.batch(ids).leave_unsent();
+            let origins = self.origins.as_mut().map(std::mem::take);
+            self.ledger.batch_from(ids, origins).leave_unsent();
         }
+    }
+
+    /// Notes a record for `--report` (its origin, or its row).
+    #[inline]
+    pub fn observe(&mut self, origin: &Origin<'_>, raw: Raw<'_>, verdict: &Verdict<'_>) {
+        if let Some(rows) = &mut self.rows {
+            rows.observe(origin, raw, verdict, &mut self.origins);
+        }
+    }
+
+    /// The end of the input: the last batch and the last rows go.
+    pub fn finish(&mut self) {
+        self.flush();
+        if let Some(rows) = self.rows.take() {
+            rows.finish();
+        }
+    }
+
+    /// Hands the counts read so far to the ledger.
+    fn count(&mut self) {
+        self.ledger.read(self.read, self.duplicates, self.invalid);
+        self.ledger.resumed(self.resumed);
+        (self.read, self.duplicates, self.invalid, self.resumed) = (0, 0, 0, 0);
     }
 
     /// The input paused: send the partial batch when it has been idle, or

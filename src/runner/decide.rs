@@ -130,6 +130,8 @@ pub enum Decision {
         picked: Vec<usize>,
         /// One block for the batch, then one line per ID.
         messages: Vec<Message>,
+        /// Each rejected ID's reason, in `picked` order (for `--report`).
+        reasons: Vec<String>,
     },
     /// A 422 that names no ID: send each half on its own.
     Halve,
@@ -478,6 +480,10 @@ fn isolate(attempt: &Attempt<'_>, problem: &Problem, hint: bool) -> Decision {
         return Decision::Reject {
             picked: named.iter().map(|(i, _)| *i).collect(),
             messages,
+            reasons: named
+                .iter()
+                .map(|(_, m)| or_title(m, problem).to_string())
+                .collect(),
         };
     }
     if ids.len() == 1 {

@@ -30,6 +30,7 @@ use crate::api::Client;
 use crate::ids::diagnose::{EarlyCheck, Step};
 use crate::ids::read::estimate_records;
 use crate::ids::{Filter, IdList, Opened, ReadError, Verdict, describe_invalid, read_all, stream};
+use crate::journal::sink::ReaderRows;
 use crate::ledger::{Batch, Ledger};
 use crate::progress::Reporter;
 pub use backoff::Backoff;
@@ -387,18 +388,25 @@ fn print_dry_run(shared: &Shared, batch: &Batch, out: DryRunOutput) {
     }
 }
 
+/// Validation and de-duplication for the reader; IDs a `--journal`
+/// confirmed are in its set already, to be judged resumed, not sent.
+fn reader_filter(shared: &Shared, sources: &[Opened]) -> Filter {
+    match shared.ledger.take_preloaded() {
+        Some(set) => Filter::resuming(shared.config.dedupe, set),
+        None => Filter::with_expected(shared.config.dedupe, estimate_records(sources)),
+    }
+}
+
 /// The reader thread: validate, de-duplicate, batch, send down the channel.
 /// A partial batch also leaves when a streamed input pauses
 /// ([`batcher::Batcher::on_pause`]); a source whose early records are
 /// nearly all invalid stops the reading with a diagnosis
 /// ([`EarlyCheck`]).
 fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Result<(), ReadError> {
-    let mut filter = Filter::with_expected(shared.config.dedupe, estimate_records(&sources));
-    let batcher = Rc::new(RefCell::new(Batcher::new(
-        shared.config.batch_size,
-        Arc::clone(&shared.ledger),
-        tx,
-    )));
+    let mut filter = reader_filter(shared, &sources);
+    let mut batcher = Batcher::new(shared.config.batch_size, Arc::clone(&shared.ledger), tx);
+    batcher.rows = ReaderRows::new(shared.ledger.sink(), sources.iter().map(Opened::name));
+    let batcher = Rc::new(RefCell::new(batcher));
     let hook = {
         let batcher = Rc::clone(&batcher);
         move |why| batcher.borrow_mut().on_pause(why)
@@ -417,7 +425,9 @@ fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Resul
                 }
                 let mut b = batcher.borrow_mut();
                 b.read += 1;
-                let lines = match filter.judge(raw) {
+                let verdict = filter.judge(raw);
+                b.observe(&origin, raw, &verdict);
+                let lines = match verdict {
                     Verdict::New(id) => {
                         if !b.push(id) {
                             return ControlFlow::Break(());
@@ -427,8 +437,11 @@ fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Resul
                         }
                         check.valid()
                     }
-                    Verdict::Duplicate => {
-                        b.duplicates += 1;
+                    Verdict::Duplicate | Verdict::Resumed(_) => {
+                        match verdict {
+                            Verdict::Resumed(_) => b.resumed += 1,
+                            _ => b.duplicates += 1,
+                        }
                         if check.is_done() {
                             return ControlFlow::Continue(());
                         }
@@ -465,6 +478,6 @@ fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Resul
         }
         Ok(())
     });
-    batcher.borrow_mut().flush();
+    batcher.borrow_mut().finish();
     result
 }

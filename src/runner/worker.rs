@@ -94,6 +94,13 @@ async fn send_until_settled(
             .pacing
             .complete(admission, &reply, retries, policy.max_wait);
         record(shared, &reply, rate_wait.is_some());
+        if let Some(problem) = reply.outcome.problem() {
+            // The last word on these IDs, for --report.
+            batch.note(
+                reply.status,
+                problem.detail.as_deref().unwrap_or(&problem.title),
+            );
+        }
         if !reply.may_have_applied() {
             batch.set_tried(was_tried);
         }
@@ -153,11 +160,22 @@ async fn carry_out(decision: Decision, batch: Batch, shared: &Shared) -> Step {
             }
             return Step::Again(batch);
         }
-        Decision::Reject { picked, messages } => {
+        Decision::Reject {
+            picked,
+            messages,
+            reasons,
+        } => {
             for m in &messages {
                 shared.reporter.error(&m.headline, &m.details);
             }
-            let (bad, rest) = batch.pick(&picked);
+            let (mut bad, rest) = batch.pick(&picked);
+            // One by one, so that each carries its own reason.
+            for reason in &reasons {
+                let (mut one, others) = bad.pick(&[0]);
+                one.note(Some(422), reason);
+                one.fail();
+                bad = others;
+            }
             bad.fail();
             return Step::Done((!rest.is_empty()).then(|| vec![rest]));
         }

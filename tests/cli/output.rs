@@ -6,13 +6,14 @@ use std::time::Duration;
 use crate::support::*;
 
 /// The contract's summary fields, and the extras the README documents.
-const CONTRACT_FIELDS: [&str; 14] = [
+const CONTRACT_FIELDS: [&str; 15] = [
     "action",
     "tag",
     "ids_read",
     "duplicates",
     "invalid",
     "confirmed",
+    "resumed",
     "failed",
     "unsent",
     "requests",
@@ -63,7 +64,7 @@ fn json_summary_has_exactly_the_contract_fields_with_right_values() {
     let expected = serde_json::json!({
         "action": "tag", "tag": "VIP",
         "ids_read": 5, "duplicates": 1, "invalid": 1,
-        "confirmed": 3, "failed": 0, "unsent": 0,
+        "confirmed": 3, "resumed": 0, "failed": 0, "unsent": 0,
         "requests": 1, "retries": 0, "rate_limited": 0,
         "problems": [],
         "isolation_requests": 0, "dry_run": false, "interrupted": false, "stopped": null,
