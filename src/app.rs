@@ -12,7 +12,9 @@ use clap::{CommandFactory, Parser};
 
 use crate::api::hint::{FirstFix, finish_hint};
 use crate::api::tags;
-use crate::api::{Action, Client, CredentialArgs, CredentialSource, Endpoint, UrlSource};
+use crate::api::{
+    Action, Client, CredentialArgs, CredentialSource, Credentials, Endpoint, UrlSource,
+};
 use crate::cli::{Cli, Command, Expect, GlobalArgs, JobArgs, OutputFormat, VerifyArgs};
 use crate::exit::{Exit, Fatal};
 use crate::ids::{self, InputSpec};
@@ -293,30 +295,7 @@ fn prepare(
     })?;
     let endpoint = endpoint(global, &job.tag)?;
     let key_from_stdin = check_standard_streams(global, job)?;
-    let credentials = crate::api::secret::resolve(
-        CredentialArgs {
-            api_key: global.api_key.clone(),
-            api_key_file: global.api_key_file.clone(),
-            jwt: global.jwt.clone(),
-        },
-        |name| std::env::var(name).ok(),
-        &mut |w| reporter.warn(&w),
-    )?;
-    if credentials.is_none() && !job.dry_run {
-        return Err(Fatal::usage(
-            "no credentials: set REBILLY_API_KEY (or REBILLY_JWT), or pass --api-key-file",
-        ));
-    }
-    if credentials.is_some() {
-        // The rule protects the credentials; a dry run without any sends
-        // nothing to protect.
-        endpoint.check_transport(global.allow_insecure_http)?;
-    }
-    if let Some((_, CredentialSource::Flag(flag))) = &credentials {
-        reporter.warn(&format!(
-            "{flag} on the command line is visible to other users of this machine; prefer REBILLY_API_KEY / REBILLY_JWT or --api-key-file"
-        ));
-    }
+    let credentials = credentials(global, job, &endpoint, reporter)?;
     let missing_ids = open_leftovers(job.missing_ids.as_deref(), "--missing-ids")?;
     let spec = InputSpec {
         args: job.ids.clone(),
@@ -362,6 +341,41 @@ fn prepare(
         outputs,
         missing_ids,
     })
+}
+
+/// The credentials, from the flags or the environment, and whether they
+/// may travel to `endpoint`. `None` only for a dry run.
+fn credentials(
+    global: &GlobalArgs,
+    job: &JobArgs,
+    endpoint: &Endpoint,
+    reporter: &Reporter,
+) -> Result<Option<(Credentials, CredentialSource)>, Fatal> {
+    let credentials = crate::api::secret::resolve(
+        CredentialArgs {
+            api_key: global.api_key.clone(),
+            api_key_file: global.api_key_file.clone(),
+            jwt: global.jwt.clone(),
+        },
+        |name| std::env::var(name).ok(),
+        &mut |w| reporter.warn(&w),
+    )?;
+    if credentials.is_none() && !job.dry_run {
+        return Err(Fatal::usage(
+            "no credentials: set REBILLY_API_KEY (or REBILLY_JWT), or pass --api-key-file",
+        ));
+    }
+    if credentials.is_some() {
+        // The rule protects the credentials; a dry run without any sends
+        // nothing to protect.
+        endpoint.check_transport(global.allow_insecure_http)?;
+    }
+    if let Some((_, CredentialSource::Flag(flag))) = &credentials {
+        reporter.warn(&format!(
+            "{flag} on the command line is visible to other users of this machine; prefer REBILLY_API_KEY / REBILLY_JWT or --api-key-file"
+        ));
+    }
+    Ok(credentials)
 }
 
 /// `--create-tag`: make sure the tag exists as a customer tag before the
@@ -471,19 +485,11 @@ fn execute(
             abort.clone(),
         )
         .await;
-        let cut_short = matches!(
-            end.stop,
-            Some(StopReason::Interrupted | StopReason::Unauthorized)
-        );
-        let Some(read_back) = read_back.filter(|_| !cut_short && !end.aborted) else {
-            return (end, None);
+        let verified = match read_back {
+            Some(read_back) => read_back.after(&end, &ledger, &reporter, stop, abort).await,
+            None => None,
         };
-        reporter.finish();
-        let confirmed = ledger.take_confirmed();
-        (
-            end,
-            Some(read_back.run(confirmed, &reporter, stop, abort).await),
-        )
+        (end, verified)
     });
     let (counts, lost) = end_outputs(sinks, failed_ids, &ledger, &end, job.dry_run, &reporter);
     let failed_path = job.failed_ids.clone();
@@ -592,6 +598,28 @@ impl ReadBack {
             ledger: Ledger::new(),
             wait: Duration::from_secs_f64(job.verify_wait),
         }
+    }
+
+    /// After the write run: verifies what it confirmed, unless the run was
+    /// cut short (an interrupt, refused credentials, an abort).
+    async fn after(
+        self,
+        end: &runner::RunEnd,
+        ledger: &Ledger,
+        reporter: &Arc<Reporter>,
+        stop: Stop,
+        abort: Stop,
+    ) -> Option<(runner::RunEnd, Arc<Ledger>)> {
+        let cut_short = matches!(
+            end.stop,
+            Some(StopReason::Interrupted | StopReason::Unauthorized)
+        );
+        if cut_short || end.aborted {
+            return None;
+        }
+        reporter.finish();
+        let confirmed = ledger.take_confirmed();
+        Some(self.run(confirmed, reporter, stop, abort).await)
     }
 
     /// Verifies `confirmed`; the read job's end and its ledger.

@@ -493,9 +493,13 @@ fn a_tag_with_a_non_ascii_letter_says_ascii_letters() {
 // ---- a slow stream ----
 
 /// Waits (at most `limit`) until the server has received `n` requests.
+/// Waits for `n` requests to be *finished* at the mock (`request_count`
+/// counts them on arrival, before `requests()` lists them), for at most
+/// `limit` (generous: a loaded machine is slow, the event is what counts).
 fn wait_for_requests(server: &MockServer, n: u64, limit: Duration) -> bool {
     let start = Instant::now();
-    while server.request_count() < n {
+    let limit = limit.max(Duration::from_secs(5));
+    while (server.requests().len() as u64) < n {
         if start.elapsed() > limit {
             return false;
         }
