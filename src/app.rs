@@ -268,14 +268,18 @@ fn check_standard_streams(global: &GlobalArgs, job: &JobArgs) -> Result<bool, Fa
             "--api-key-file - and --ids-file - both want standard input; give one of them a file",
         ));
     }
-    if job
-        .failed_ids
-        .as_ref()
-        .is_some_and(|f| f.as_os_str() == "-")
-    {
-        return Err(Fatal::usage(
-            "--failed-ids -: standard output holds the summary; give a file name",
-        ));
+    // Standard output holds the summary: no file a run writes may be `-`.
+    for (flag, path) in [
+        ("--failed-ids", &job.failed_ids),
+        ("--missing-ids", &job.missing_ids),
+        ("--journal", &job.journal),
+        ("--report", &job.report),
+    ] {
+        if path.as_ref().is_some_and(|f| f.as_os_str() == "-") {
+            return Err(Fatal::usage(format!(
+                "{flag} -: standard output holds the summary; give a file name"
+            )));
+        }
     }
     Ok(key_from_stdin)
 }

@@ -706,7 +706,7 @@ fn the_key_can_come_from_standard_input() {
 }
 
 #[test]
-fn standard_input_cannot_hold_both_key_and_ids_nor_the_failed_ids() {
+fn standard_input_cannot_hold_both_key_and_ids_nor_standard_output_a_written_file() {
     let server = default_mock();
     for (args, message) in [
         (
@@ -716,6 +716,22 @@ fn standard_input_cannot_hold_both_key_and_ids_nor_the_failed_ids() {
         (
             &["tag", "VIP", "cus_1", "--failed-ids", "-"],
             "error: --failed-ids -: standard output holds the summary; give a file name\n",
+        ),
+        (
+            &["tag", "VIP", "cus_1", "--report", "-"],
+            "error: --report -: standard output holds the summary; give a file name\n",
+        ),
+        (
+            &["untag", "VIP", "cus_1", "--journal", "-"],
+            "error: --journal -: standard output holds the summary; give a file name\n",
+        ),
+        (
+            &["verify", "VIP", "cus_1", "--missing-ids", "-"],
+            "error: --missing-ids -: standard output holds the summary; give a file name\n",
+        ),
+        (
+            &["tag", "VIP", "cus_1", "--verify", "--missing-ids", "-"],
+            "error: --missing-ids -: standard output holds the summary; give a file name\n",
         ),
     ] {
         let out = run(against(&server, args).write_stdin("cus_1\n"));
