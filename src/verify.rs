@@ -91,8 +91,12 @@ pub async fn run(
             break;
         }
         reporter.note(&format!(
-            "{missing} customer{} do not match yet; checking again in {:.0}s",
-            if missing == 1 { "" } else { "s" },
+            "{missing} {} not match yet; checking again in {:.0}s",
+            if missing == 1 {
+                "customer does"
+            } else {
+                "customers do"
+            },
             pause.as_secs_f64()
         ));
         tokio::select! {
