@@ -215,6 +215,16 @@ pub(crate) fn end_outputs(
     (counts, failed_ids_lost || sink_lost(&sink_end))
 }
 
+/// The end of a verify run's `--report`: every row written (a failed
+/// write was said as it happened); true if the report is not whole.
+pub(crate) fn end_report(sinks: Option<Sinks>, ledger: &Ledger) -> bool {
+    let Some(sinks) = sinks else {
+        return false;
+    };
+    ledger.detach();
+    sinks.close(Box::new(|| None)).report_error.is_some()
+}
+
 /// Drains the sinks; the journal's last record says whether anything is
 /// left (it stays unfinished while input was left unread).
 fn close_sinks(sinks: Sinks, ledger: &Arc<Ledger>, end: &runner::RunEnd, dry_run: bool) -> SinkEnd {
