@@ -1,7 +1,7 @@
 //! The files a tag/untag run writes besides the summary: `--failed-ids`,
-//! `--journal` and `--report`. They are opened before the first request (an
-//! unwritable path costs none), fed by the ledger's sink as batches settle,
-//! and closed when the run ends.
+//! `--journal` and `--report` (verify writes a `--report` too). They are
+//! opened before the first request (an unwritable path costs none), fed by
+//! the ledger's sink as batches settle, and closed when the run ends.
 
 use std::sync::Arc;
 

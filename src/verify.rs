@@ -1,7 +1,9 @@
 //! `verify` and `tag --verify`: read the customers back on the same runner
 //! as the writes (a read job: batches of at most 100, `GET /customers`), and
 //! re-check what does not match yet at growing intervals until it does or
-//! the wait is over. Then the verify summary and its exit code.
+//! the wait is over. Then the verify summary and its exit code. While
+//! re-checks may follow, `--report` gets a missing ID's row only once its
+//! last check is done: one row per ID, its final fate.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
