@@ -332,3 +332,34 @@ fn a_verify_read_that_keeps_failing_leaves_its_ids_unchecked_in_the_report() {
         ]
     );
 }
+
+#[test]
+fn a_verify_report_after_an_untag_says_who_still_carries_the_tag() {
+    let server = default_mock();
+    run_against(&server, &["tag", "VIP", "--quiet", "a"]).expect_code(0);
+    let dir = Dir::new();
+    let report = dir.path("report.csv");
+    let run = run_against(
+        &server,
+        &[
+            "verify",
+            "VIP",
+            "a",
+            "b",
+            "--expect",
+            "absent",
+            "--quiet",
+            "--report",
+            arg(&report),
+        ],
+    );
+    run.expect_code(1);
+    assert_eq!(
+        rows(&report),
+        [
+            HEADER,
+            "a,missing,200,the customer still carries the tag,arg:1",
+            "b,matching,200,,arg:2",
+        ]
+    );
+}
