@@ -135,6 +135,7 @@ Register-ArgumentCompleter -Native -CommandName 'tagctl' -ScriptBlock {
             [CompletionResult]::new('--expect', '--expect', [CompletionResultType]::ParameterName, 'Whether the customers should carry the tag (after tag) or not (after untag)')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Re-check the IDs that do not match yet, at growing intervals, until they do or this many seconds have passed (0: check once)')
             [CompletionResult]::new('--missing-ids', '--missing-ids', [CompletionResultType]::ParameterName, 'Write every valid ID that does not match (missing, not found or unchecked) to this file, one per line; empty when all match')
+            [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write every ID''s final fate as CSV: customerId,outcome,status,detail,source (matching, missing, not_found, unchecked, duplicate, invalid)')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once')
             [CompletionResult]::new('--max-retries', '--max-retries', [CompletionResultType]::ParameterName, 'Retries of one read after 429, 5xx, timeouts or connection errors')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Timeout of one request, in seconds')

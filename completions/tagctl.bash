@@ -487,7 +487,7 @@ _tagctl() {
             return 0
             ;;
         tagctl__subcmd__verify)
-            opts="-f -q -v -h --ids-file --format --delimiter --column --no-header --no-dedupe --expect --wait --missing-ids --concurrency --max-retries --timeout --max-wait --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --progress --quiet --verbose --help"
+            opts="-f -q -v -h --ids-file --format --delimiter --column --no-header --no-dedupe --expect --wait --missing-ids --report --concurrency --max-retries --timeout --max-wait --api-key --api-key-file --jwt --organization-id --sandbox --api-url --allow-insecure-http --output --progress --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -522,6 +522,10 @@ _tagctl() {
                     return 0
                     ;;
                 --missing-ids)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -129,6 +129,7 @@ set edit:completion:arg-completer[tagctl] = {|@words|
             cand --expect 'Whether the customers should carry the tag (after tag) or not (after untag)'
             cand --wait 'Re-check the IDs that do not match yet, at growing intervals, until they do or this many seconds have passed (0: check once)'
             cand --missing-ids 'Write every valid ID that does not match (missing, not found or unchecked) to this file, one per line; empty when all match'
+            cand --report 'Write every ID''s final fate as CSV: customerId,outcome,status,detail,source (matching, missing, not_found, unchecked, duplicate, invalid)'
             cand --concurrency 'Requests in flight at once'
             cand --max-retries 'Retries of one read after 429, 5xx, timeouts or connection errors'
             cand --timeout 'Timeout of one request, in seconds'

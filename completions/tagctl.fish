@@ -136,6 +136,7 @@ complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l expect -d 'Whet
 absent\t'The customer does not carry the tag (after untag)'"
 complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l wait -d 'Re-check the IDs that do not match yet, at growing intervals, until they do or this many seconds have passed (0: check once)' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l missing-ids -d 'Write every valid ID that does not match (missing, not found or unchecked) to this file, one per line; empty when all match' -r -F
+complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l report -d 'Write every ID\'s final fate as CSV: customerId,outcome,status,detail,source (matching, missing, not_found, unchecked, duplicate, invalid)' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l concurrency -d 'Requests in flight at once' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l max-retries -d 'Retries of one read after 429, 5xx, timeouts or connection errors' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l timeout -d 'Timeout of one request, in seconds' -r

@@ -20,7 +20,7 @@ use crate::exit::{Exit, Fatal};
 use crate::ids::{self, InputSpec};
 use crate::journal;
 use crate::ledger::Ledger;
-use crate::outputs::{Outputs, begin, end_outputs, open_outputs};
+use crate::outputs::{Outputs, begin, end_outputs, end_report, open_outputs};
 use crate::progress::{Display, Reporter, Verbosity};
 use crate::runner::{self, Backoff, DryRunOutput, JobConfig, Policy, ReadCheck, Stop, StopReason};
 use crate::summary::Summary;
@@ -153,6 +153,16 @@ fn run_verify(global: &GlobalArgs, mut args: VerifyArgs) -> Exit {
     };
     let ledger = Ledger::new();
     let (stop, abort) = (Stop::new(), Stop::new());
+    let sinks = match begin(
+        prepared.outputs,
+        &prepared.sources,
+        &ledger,
+        &stop,
+        &reporter,
+    ) {
+        Ok((_, sinks)) => sinks,
+        Err(exit) => return exit,
+    };
     let end = runtime.block_on(async {
         tokio::spawn(watch_signals(
             stop.clone(),
@@ -171,24 +181,55 @@ fn run_verify(global: &GlobalArgs, mut args: VerifyArgs) -> Exit {
         )
         .await
     });
-    reporter.finish();
-    report_end(&end, &reporter, "--missing-ids");
-    let counts = ledger.close();
-    let missing_ids_lost = prepared
-        .missing_ids
-        .is_some_and(|file| !write_leftovers(file, &ledger, &reporter, "--missing-ids"));
-    let summary = VerifySummary {
+    let report_lost = end_report(sinks, &ledger);
+    let verified = Verified {
         tag: job.tag,
-        expect: args.expect.name(),
+        expect: args.expect,
+        endpoint: prepared.endpoint,
+        missing_ids: prepared.missing_ids,
+        report_lost,
+    };
+    let exit = finish_verify(global, verified, &end, &ledger, &reporter);
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    exit
+}
+
+/// What a verify run's end needs besides its ledger.
+struct Verified {
+    tag: String,
+    expect: Expect,
+    endpoint: String,
+    missing_ids: Option<std::fs::File>,
+    /// `--report` could not be written in full.
+    report_lost: bool,
+}
+
+/// The end of a verify run: `--missing-ids` written, the summary printed;
+/// the exit code.
+fn finish_verify(
+    global: &GlobalArgs,
+    run: Verified,
+    end: &runner::RunEnd,
+    ledger: &Ledger,
+    reporter: &Reporter,
+) -> Exit {
+    reporter.finish();
+    report_end(end, reporter, "--missing-ids");
+    let counts = ledger.close();
+    let missing_ids_lost = run
+        .missing_ids
+        .is_some_and(|file| !write_leftovers(file, ledger, reporter, "--missing-ids"));
+    let summary = VerifySummary {
+        tag: run.tag,
+        expect: run.expect.name(),
         counts,
         elapsed_ms: end.elapsed.as_millis() as u64,
         problems: ledger.problems(),
         stop: end.stop.clone(),
         read_error: end.read_error.as_ref().map(ToString::to_string),
-        missing_ids_lost,
-        endpoint: prepared.endpoint,
+        missing_ids_lost: missing_ids_lost || run.report_lost,
+        endpoint: run.endpoint,
     };
-    runtime.shutdown_timeout(Duration::from_millis(100));
     if summary.no_input() {
         reporter.error(
             "no customer IDs in the input (it was empty or only blank lines)",

@@ -406,6 +406,11 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub missing_ids: Option<PathBuf>,
 
+    /// Write every ID's final fate as CSV: customerId,outcome,status,detail,source
+    /// (matching, missing, not_found, unchecked, duplicate, invalid).
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub report: Option<PathBuf>,
+
     /// Requests in flight at once.
     #[arg(
         long,
@@ -472,7 +477,7 @@ impl VerifyArgs {
             dry_run: false,
             failed_ids: None,
             journal: None,
-            report: None,
+            report: self.report.clone(),
             create_tag: false,
             verify: false,
             verify_wait: 0.0,

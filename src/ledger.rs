@@ -52,6 +52,12 @@ pub struct Ledger {
     sink: Mutex<Option<SinkTx>>,
     /// The IDs a `--journal` confirmed, until the reader takes them.
     preloaded: Mutex<Option<IdSet>>,
+    /// A read job (verify): the report says matching/unchecked, and
+    /// matching IDs are counted at once (no journal to wait for).
+    reads: std::sync::atomic::AtomicBool,
+    /// While verify's re-checks may follow, `missing` IDs go to the sink
+    /// only at [`Ledger::release_missing`]: one row per ID, its last fate.
+    defer_missing: std::sync::atomic::AtomicBool,
 }
 
 /// IDs not confirmed, with where they stood in their batch when it was
@@ -61,6 +67,60 @@ struct Unconfirmed {
     seq: u64,
     positions: Option<Vec<u16>>,
     ids: IdList,
+    /// A `missing` settlement not sent to the sink yet.
+    deferred: Option<Deferred>,
+}
+
+/// What a deferred `missing` row will say.
+struct Deferred {
+    /// Each ID's source, by its index in the entry (with `--report`).
+    origins: Option<Origins>,
+    status: Option<u16>,
+    detail: Option<Arc<str>>,
+}
+
+impl Deferred {
+    fn new(note: &Note, origins: Option<Origins>) -> Deferred {
+        Deferred {
+            origins,
+            status: note.status,
+            detail: note.detail.clone(),
+        }
+    }
+}
+
+/// IDs handed back for another pass (verify's re-checks, `tag --verify`'s
+/// read-back), with what they keep of their first batch: its number and
+/// their positions in it (so `--missing-ids` stays in input order) and,
+/// with `--report`, their sources.
+#[derive(Debug, Default)]
+pub struct Part {
+    ids: IdList,
+    /// The batch they were first made in, and each ID's position there.
+    order: Option<(u64, Vec<u16>)>,
+    /// Each ID's source, by its index in `ids`.
+    origins: Option<Origins>,
+}
+
+impl From<IdList> for Part {
+    fn from(ids: IdList) -> Part {
+        Part {
+            ids,
+            ..Part::default()
+        }
+    }
+}
+
+impl Part {
+    /// The number of IDs.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
 }
 
 /// A snapshot of the counters.
@@ -307,18 +367,98 @@ impl Ledger {
     }
 
     /// Takes the `missing` IDs back out of their bucket (they count as
-    /// neither batched nor settled any more), to be checked again.
-    pub fn take_missing(&self) -> Vec<IdList> {
+    /// neither batched nor settled any more), to be checked again, in input
+    /// order, each with its place and source.
+    pub fn take_missing(&self) -> Vec<Part> {
         let _closed = self.closed.read().unwrap_or_else(|p| p.into_inner());
         let mut all = lock(&self.unconfirmed);
-        let (missing, rest): (Vec<Unconfirmed>, Vec<Unconfirmed>) = std::mem::take(&mut *all)
+        let (mut missing, rest): (Vec<Unconfirmed>, Vec<Unconfirmed>) = std::mem::take(&mut *all)
             .into_iter()
             .partition(|u| matches!(u.bucket, Bucket::Missing));
         *all = rest;
         let n: u64 = missing.iter().map(|u| u.ids.len() as u64).sum();
         self.missing.fetch_sub(n, Relaxed);
         self.batched.fetch_sub(n, Relaxed);
-        missing.into_iter().map(|u| u.ids).collect()
+        missing.sort_by_key(|u| u.seq);
+        missing
+            .into_iter()
+            .map(|u| {
+                let n = u.ids.len() as u16;
+                Part {
+                    order: Some((u.seq, u.positions.unwrap_or_else(|| (0..n).collect()))),
+                    origins: u.deferred.and_then(|d| d.origins),
+                    ids: u.ids,
+                }
+            })
+            .collect()
+    }
+
+    /// From now on `missing` IDs wait for [`Ledger::release_missing`]
+    /// before they go to the sink (verify's re-checks may change them).
+    pub fn defer_missing(&self) {
+        self.defer_missing.store(true, Relaxed);
+    }
+
+    /// Sends the deferred `missing` settlements to the sink: their fate is
+    /// final now.
+    pub fn release_missing(&self) {
+        self.defer_missing.store(false, Relaxed);
+        let sink = lock(&self.sink).clone();
+        let mut all = lock(&self.unconfirmed);
+        for u in all.iter_mut() {
+            let (Some(d), Some(sink)) = (u.deferred.take(), &sink) else {
+                continue;
+            };
+            sink.settled(Settled {
+                ids: u.ids.clone(),
+                positions: None,
+                origins: d.origins.map(Arc::new),
+                outcome: Outcome::Missing,
+                status: d.status,
+                detail: d.detail.unwrap_or_else(|| Arc::from("")),
+            });
+        }
+    }
+
+    /// This ledger counts a read job (verify): matching IDs settle as
+    /// confirmed, and the report names the verify outcomes.
+    pub fn judge_reads(&self) {
+        self.reads.store(true, Relaxed);
+    }
+
+    /// Whether the confirmed IDs are kept (`tag --verify`).
+    pub fn keeps_confirmed(&self) -> bool {
+        self.keep_confirmed.load(Relaxed)
+    }
+
+    /// Keeps IDs an earlier run's journal confirmed, for the read-back.
+    pub fn keep_resumed(&self, ids: IdList) {
+        if !ids.is_empty() && self.keeps_confirmed() {
+            lock(&self.confirmed_ids).push(ids);
+        }
+    }
+
+    /// Batches of at most `size` IDs out of `parts`, handed to `send` (false:
+    /// stop); each ID keeps its first batch's place and its source.
+    pub fn rebatch(
+        self: &Arc<Self>,
+        parts: Vec<Part>,
+        size: usize,
+        mut send: impl FnMut(Batch) -> bool,
+    ) {
+        let reporting = parts.iter().any(|p| p.origins.is_some());
+        let mut next = Rebatch::new(size, reporting);
+        for part in parts {
+            for (i, id) in part.ids.iter().enumerate() {
+                next.push(&part, i, id);
+                if next.ids.len() == size && !send(next.take(self)) {
+                    return;
+                }
+            }
+        }
+        if !next.ids.is_empty() {
+            send(next.take(self));
+        }
     }
 
     fn settle(
@@ -330,58 +470,22 @@ impl Ledger {
         note: &Note,
     ) {
         let closed = self.closed.read().unwrap_or_else(|p| p.into_inner());
-        if *closed {
+        let n = ids.len() as u64;
+        if *closed || n == 0 {
             return;
         }
-        let n = ids.len() as u64;
-        if n > 0
-            && let Some(sink) = &*lock(&self.sink)
-        {
-            let outcome = match bucket {
-                Bucket::Confirmed => Outcome::Confirmed,
-                Bucket::Failed => Outcome::Failed,
-                Bucket::Unsent => Outcome::Unsent,
-                Bucket::Missing => Outcome::Missing,
-                Bucket::NotFound => Outcome::NotFound,
-            };
-            let confirmed = matches!(bucket, Bucket::Confirmed);
-            if confirmed && n > 0 && self.keep_confirmed.load(Relaxed) {
-                // tag --verify reads them back, journaled or not.
-                lock(&self.confirmed_ids).push(ids.clone());
-            }
-            let settled = Settled {
-                // Confirmed IDs are not kept here; the others are, for
-                // --failed-ids.
-                ids: if confirmed {
-                    std::mem::take(ids)
-                } else {
-                    ids.clone()
-                },
-                positions: if confirmed {
-                    positions.take()
-                } else {
-                    positions.clone()
-                },
-                origins: note.origins.clone(),
-                outcome,
-                status: if confirmed { Some(204) } else { note.status },
-                detail: note
-                    .detail
-                    .clone()
-                    .filter(|_| !confirmed)
-                    .unwrap_or_else(|| Arc::from("")),
-            };
-            if sink.settled(settled) && confirmed {
-                // Counted when durable.
-                return;
-            }
+        if bucket == Bucket::Confirmed && self.keeps_confirmed() {
+            // tag --verify reads them back, journaled or not.
+            lock(&self.confirmed_ids).push(ids.clone());
+        }
+        let deferred = bucket == Bucket::Missing && self.defer_missing.load(Relaxed);
+        if !deferred && self.to_sink(positions, ids, bucket, note) {
+            // Counted when durable.
+            return;
         }
         match bucket {
             Bucket::Confirmed => {
                 self.confirmed.fetch_add(n, Relaxed);
-                if n > 0 && self.keep_confirmed.load(Relaxed) {
-                    lock(&self.confirmed_ids).push(std::mem::take(ids));
-                }
                 return;
             }
             Bucket::Failed => self.failed.fetch_add(n, Relaxed),
@@ -389,14 +493,165 @@ impl Ledger {
             Bucket::Missing => self.missing.fetch_add(n, Relaxed),
             Bucket::NotFound => self.not_found.fetch_add(n, Relaxed),
         };
-        if n > 0 {
+        self.keep_unconfirmed(
+            seq,
+            positions.take(),
+            std::mem::take(ids),
+            bucket,
+            note,
+            deferred,
+        );
+    }
+
+    /// Sends a settlement to the sink, if there is one; true when the sink
+    /// will count it (a confirmed write, once journaled). Confirmed IDs are
+    /// taken; the others stay, for `--failed-ids`.
+    fn to_sink(
+        &self,
+        positions: &mut Option<Vec<u16>>,
+        ids: &mut IdList,
+        bucket: Bucket,
+        note: &Note,
+    ) -> bool {
+        let sink = lock(&self.sink);
+        let Some(sink) = &*sink else {
+            return false;
+        };
+        let reads = self.reads.load(Relaxed);
+        let outcome = match (bucket, reads) {
+            (Bucket::Confirmed, false) => Outcome::Confirmed,
+            (Bucket::Confirmed, true) => Outcome::Matching,
+            (Bucket::Failed, false) => Outcome::Failed,
+            (Bucket::Unsent, false) => Outcome::Unsent,
+            (Bucket::Failed | Bucket::Unsent, true) => Outcome::Unchecked,
+            (Bucket::Missing, _) => Outcome::Missing,
+            (Bucket::NotFound, _) => Outcome::NotFound,
+        };
+        let write_confirmed = outcome == Outcome::Confirmed;
+        let confirmed = bucket == Bucket::Confirmed;
+        let settled = Settled {
+            ids: if confirmed {
+                std::mem::take(ids)
+            } else {
+                ids.clone()
+            },
+            positions: if confirmed {
+                positions.take()
+            } else {
+                positions.clone()
+            },
+            origins: note.origins.clone(),
+            outcome,
+            status: if write_confirmed {
+                Some(204)
+            } else {
+                note.status
+            },
+            detail: note
+                .detail
+                .clone()
+                .filter(|_| !write_confirmed)
+                .unwrap_or_else(|| Arc::from("")),
+        };
+        sink.settled(settled) && write_confirmed
+    }
+
+    /// Keeps unconfirmed IDs for `--failed-ids` / `--missing-ids` (and for
+    /// re-checks), under the batch they were first made in: a re-check's
+    /// batch gives each ID back its first batch and position.
+    fn keep_unconfirmed(
+        &self,
+        seq: u64,
+        positions: Option<Vec<u16>>,
+        ids: IdList,
+        bucket: Bucket,
+        note: &Note,
+        deferred: bool,
+    ) {
+        let with_origins = deferred && note.origins.is_some();
+        if note.former.is_none() && !with_origins {
+            let deferred = deferred.then(|| Deferred::new(note, None));
             lock(&self.unconfirmed).push(Unconfirmed {
                 bucket,
                 seq,
-                positions: positions.take(),
-                ids: std::mem::take(ids),
+                positions,
+                ids,
+                deferred,
             });
+            return;
         }
+        let mut entries: Vec<Unconfirmed> = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let p = positions.as_ref().map_or(i, |p| p[i] as usize);
+            let (first, pos) = note.former.as_ref().map_or((seq, p as u16), |f| f[p]);
+            if entries.last().is_none_or(|u| u.seq != first) {
+                entries.push(Unconfirmed {
+                    bucket,
+                    seq: first,
+                    positions: Some(Vec::new()),
+                    ids: IdList::default(),
+                    deferred: deferred
+                        .then(|| Deferred::new(note, with_origins.then(Origins::default))),
+                });
+            }
+            let Some(u) = entries.last_mut() else {
+                continue;
+            };
+            u.ids.push(id);
+            u.positions.get_or_insert_default().push(pos);
+            if let (
+                Some(from),
+                Some(Deferred {
+                    origins: Some(to), ..
+                }),
+            ) = (&note.origins, &mut u.deferred)
+            {
+                let (source, line) = from.get(p);
+                to.push(source, line);
+            }
+        }
+        lock(&self.unconfirmed).extend(entries);
+    }
+}
+
+/// The re-check batch being filled by [`Ledger::rebatch`].
+struct Rebatch {
+    size: usize,
+    ids: IdList,
+    /// Each ID's first batch and position; `None` once an ID has none.
+    former: Option<Vec<(u64, u16)>>,
+    origins: Option<Origins>,
+    reporting: bool,
+}
+
+impl Rebatch {
+    fn new(size: usize, reporting: bool) -> Rebatch {
+        Rebatch {
+            size,
+            ids: IdList::with_capacity(size),
+            former: Some(Vec::with_capacity(size)),
+            origins: None,
+            reporting,
+        }
+    }
+
+    fn push(&mut self, part: &Part, i: usize, id: &str) {
+        self.ids.push(id);
+        match (&mut self.former, &part.order) {
+            (Some(former), Some((seq, positions))) => former.push((*seq, positions[i])),
+            _ => self.former = None,
+        }
+        if self.reporting {
+            let (source, line) = part.origins.as_ref().map_or((0, 0), |o| o.get(i));
+            self.origins.get_or_insert_default().push(source, line);
+        }
+    }
+
+    fn take(&mut self, ledger: &Arc<Ledger>) -> Batch {
+        let full = std::mem::replace(self, Rebatch::new(self.size, self.reporting));
+        let mut batch = ledger.batch_from(full.ids, full.origins);
+        batch.note.former = full.former.map(Arc::new);
+        batch
     }
 }
 
@@ -453,6 +708,8 @@ struct Note {
     origins: Option<Arc<Origins>>,
     status: Option<u16>,
     detail: Option<Arc<str>>,
+    /// A re-check batch: each ID's first batch and position there.
+    former: Option<Arc<Vec<(u64, u16)>>>,
 }
 
 impl std::fmt::Debug for Batch {
@@ -518,16 +775,26 @@ impl Batch {
         self.finish(Bucket::Unsent);
     }
 
-    /// Settles each ID of a verify read as its fate says (one per ID, in
-    /// order): matching as confirmed, unchecked as failed.
-    pub fn settle_fates(mut self, fates: &[crate::api::customers::Fate]) {
+    /// Settles each ID of a verify read (a 200) as its fate says (one per
+    /// ID, in order): matching as confirmed, unchecked as failed; each with
+    /// the reason the report gives. `present`: what was expected.
+    pub fn settle_fates(mut self, fates: &[crate::api::customers::Fate], present: bool) {
         use crate::api::customers::Fate;
         let positions = self.positions();
-        for (fate, bucket) in [
-            (Fate::Matching, Bucket::Confirmed),
-            (Fate::Missing, Bucket::Missing),
-            (Fate::NotFound, Bucket::NotFound),
-            (Fate::Unchecked, Bucket::Failed),
+        let missing = if present {
+            "the tag is missing"
+        } else {
+            "the customer still carries the tag"
+        };
+        for (fate, bucket, detail) in [
+            (Fate::Matching, Bucket::Confirmed, ""),
+            (Fate::Missing, Bucket::Missing, missing),
+            (Fate::NotFound, Bucket::NotFound, "no such customer"),
+            (
+                Fate::Unchecked,
+                Bucket::Failed,
+                "the answer did not show this customer's tags",
+            ),
         ] {
             let picked: Vec<usize> = (0..self.ids.len())
                 .filter(|&i| fates.get(i).copied().unwrap_or(Fate::Unchecked) == fate)
@@ -537,8 +804,14 @@ impl Batch {
             }
             let mut ids: IdList = picked.iter().map(|&i| self.ids.get(i)).collect();
             let mut part = Some(picked.iter().map(|&i| positions[i]).collect());
+            let note = Note {
+                origins: self.origins.clone(),
+                status: Some(200),
+                detail: Some(Arc::from(detail)),
+                former: self.note.former.clone(),
+            };
             self.ledger
-                .settle(self.seq, &mut part, &mut ids, bucket, &self.note);
+                .settle(self.seq, &mut part, &mut ids, bucket, &note);
         }
         self.settled = true;
     }
@@ -653,6 +926,42 @@ mod tests {
         // Settling after the close changes nothing.
         drop(stuck);
         assert_eq!(ledger.counts(), c);
+    }
+
+    #[test]
+    fn rechecked_ids_keep_their_input_place_and_missing_ones_settle_once() {
+        use crate::api::customers::Fate::*;
+        let ledger = Ledger::new();
+        ledger.read(5, 0, 0);
+        ledger.defer_missing();
+        ledger
+            .batch(list(&["a", "b", "c"]))
+            .settle_fates(&[Missing, NotFound, Missing], true);
+        ledger
+            .batch(list(&["d", "e"]))
+            .settle_fates(&[Matching, Missing], true);
+        let parts = ledger.take_missing();
+        assert_eq!(parts.iter().map(Part::len).collect::<Vec<_>>(), [2, 1]);
+        let mut batches = Vec::new();
+        ledger.rebatch(parts, 2, |b| {
+            batches.push(b);
+            true
+        });
+        let ids: Vec<Vec<&str>> = batches.iter().map(|b| b.ids().iter().collect()).collect();
+        assert_eq!(ids, [vec!["a", "c"], vec!["e"]]);
+        let mut batches = batches.into_iter();
+        let first = batches.next().unwrap();
+        first.settle_fates(&[Matching, Missing], true);
+        batches.next().unwrap().settle_fates(&[Missing], true);
+        let c = ledger.counts();
+        assert_eq!(
+            (c.confirmed, c.missing, c.not_found, c.pending()),
+            (2, 2, 1, 0)
+        );
+        assert!(c.balanced());
+        let mut out = Vec::new();
+        ledger.write_unconfirmed(&mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "b\nc\ne\n", "input order");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The files a tag/untag run writes besides the summary: `--failed-ids`,
-//! `--journal` and `--report`. They are opened before the first request (an
-//! unwritable path costs none), fed by the ledger's sink as batches settle,
-//! and closed when the run ends.
+//! `--journal` and `--report` (verify writes a `--report` too). They are
+//! opened before the first request (an unwritable path costs none), fed by
+//! the ledger's sink as batches settle, and closed when the run ends.
 
 use std::sync::Arc;
 
@@ -213,6 +213,16 @@ pub(crate) fn end_outputs(
     let counts = ledger.close();
     let failed_ids_lost = failed_ids.is_some_and(|f| !write_failed_ids(f, ledger, end, reporter));
     (counts, failed_ids_lost || sink_lost(&sink_end))
+}
+
+/// The end of a verify run's `--report`: every row written (a failed
+/// write was said as it happened); true if the report is not whole.
+pub(crate) fn end_report(sinks: Option<Sinks>, ledger: &Ledger) -> bool {
+    let Some(sinks) = sinks else {
+        return false;
+    };
+    ledger.detach();
+    sinks.close(Box::new(|| None)).report_error.is_some()
 }
 
 /// Drains the sinks; the journal's last record says whether anything is

@@ -1,7 +1,9 @@
 //! `verify` and `tag --verify`: read the customers back on the same runner
 //! as the writes (a read job: batches of at most 100, `GET /customers`), and
 //! re-check what does not match yet at growing intervals until it does or
-//! the wait is over. Then the verify summary and its exit code.
+//! the wait is over. Then the verify summary and its exit code. While
+//! re-checks may follow, `--report` gets a missing ID's row only once its
+//! last check is done: one row per ID, its final fate.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,7 +13,7 @@ use serde::Serialize;
 use crate::api::{Client, Problem};
 use crate::exit::Exit;
 use crate::ids::{IdList, Opened};
-use crate::ledger::{Counts, Ledger};
+use crate::ledger::{Counts, Ledger, Part};
 use crate::progress::Reporter;
 use crate::runner::{self, FILTER_IGNORED, JobConfig, RunEnd, Stop, StopReason};
 
@@ -58,6 +60,12 @@ pub async fn run(
 ) -> RunEnd {
     let start = Instant::now();
     let (l, r, s, a) = (&ledger, &reporter, &stop, &abort);
+    ledger.judge_reads();
+    let pauses = intervals(wait);
+    if !pauses.is_empty() {
+        // A missing ID's row waits for its last check.
+        ledger.defer_missing();
+    }
     let mut end = match input {
         Input::Sources(sources) => {
             runner::run(
@@ -73,7 +81,7 @@ pub async fn run(
         }
         Input::Lists(lists) => {
             runner::run_lists(
-                lists,
+                lists.into_iter().map(Part::from).collect(),
                 true,
                 client.clone(),
                 config.clone(),
@@ -85,7 +93,7 @@ pub async fn run(
             .await
         }
     };
-    for pause in intervals(wait) {
+    for pause in pauses {
         let missing = ledger.counts().missing;
         if missing == 0 || end.stop.is_some() || end.aborted || stop.is_stopping() {
             break;
@@ -118,6 +126,7 @@ pub async fn run(
         end.stop = again.stop.or(end.stop);
         end.aborted |= again.aborted;
     }
+    ledger.release_missing();
     end.stop = stop.reason().or(end.stop);
     end.elapsed = start.elapsed();
     end

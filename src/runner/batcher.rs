@@ -24,6 +24,8 @@ pub(crate) struct Batcher {
     pub invalid: u64,
     /// IDs a `--journal` confirmed (counted, never batched).
     pub resumed: u64,
+    /// Those IDs, for `tag --verify` (which reads them back too).
+    kept: Option<IdList>,
     /// The current batch's origins, with `--report`.
     pub origins: Option<Origins>,
     /// The reader's `--report` rows, if one is written.
@@ -44,6 +46,7 @@ impl Batcher {
             duplicates: 0,
             invalid: 0,
             resumed: 0,
+            kept: ledger.keeps_confirmed().then(IdList::default),
             origins: None,
             rows: None,
             ledger,
@@ -110,10 +113,23 @@ impl Batcher {
         }
     }
 
+    /// An ID an earlier run's journal confirmed: counted, and kept if the
+    /// confirmed IDs are read back.
+    #[inline]
+    pub fn resume(&mut self, id: &str) {
+        self.resumed += 1;
+        if let Some(kept) = &mut self.kept {
+            kept.push(id);
+        }
+    }
+
     /// Hands the counts read so far to the ledger.
     fn count(&mut self) {
         self.ledger.read(self.read, self.duplicates, self.invalid);
         self.ledger.resumed(self.resumed);
+        if let Some(kept) = self.kept.as_mut().filter(|k| !k.is_empty()) {
+            self.ledger.keep_resumed(std::mem::take(kept));
+        }
         (self.read, self.duplicates, self.invalid, self.resumed) = (0, 0, 0, 0);
     }
 

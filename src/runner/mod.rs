@@ -29,9 +29,9 @@ use tokio::task::JoinSet;
 use crate::api::Client;
 use crate::ids::diagnose::{EarlyCheck, Step};
 use crate::ids::read::estimate_records;
-use crate::ids::{Filter, IdList, Opened, ReadError, Verdict, describe_invalid, read_all, stream};
+use crate::ids::{Filter, Opened, ReadError, Verdict, describe_invalid, read_all, stream};
 use crate::journal::sink::ReaderRows;
-use crate::ledger::{Batch, Ledger};
+use crate::ledger::{Batch, Ledger, Part};
 use crate::progress::Reporter;
 pub use backoff::Backoff;
 use batcher::Batcher;
@@ -137,10 +137,11 @@ pub async fn run(
 
 /// Runs a job on IDs already read and checked (a verify's re-check of what
 /// did not match yet, `tag --verify`'s read-back of the confirmed IDs),
-/// batched anew; with `count_as_read` they are counted as read in `ledger`.
+/// batched anew, each keeping its place and source; with `count_as_read`
+/// they are counted as read in `ledger`.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_lists(
-    lists: Vec<IdList>,
+    parts: Vec<Part>,
     count_as_read: bool,
     client: Client,
     config: JobConfig,
@@ -150,25 +151,15 @@ pub async fn run_lists(
     abort: Stop,
 ) -> RunEnd {
     let feeder = move |shared: &Shared, tx: mpsc::Sender<Batch>| {
-        let size = shared.config.batch_size;
-        let mut current = IdList::with_capacity(size);
-        for list in lists {
-            if count_as_read {
-                shared.ledger.read(list.len() as u64, 0, 0);
-            }
-            for id in list.iter() {
-                current.push(id);
-                if current.len() == size {
-                    let full = std::mem::replace(&mut current, IdList::with_capacity(size));
-                    if tx.blocking_send(shared.ledger.batch(full)).is_err() {
-                        return Ok(());
-                    }
-                }
-            }
+        if count_as_read {
+            let n: usize = parts.iter().map(Part::len).sum();
+            shared.ledger.read(n as u64, 0, 0);
         }
-        if !current.is_empty() {
-            let _ = tx.blocking_send(shared.ledger.batch(current));
-        }
+        shared
+            .ledger
+            .rebatch(parts, shared.config.batch_size, |batch| {
+                tx.blocking_send(batch).is_ok()
+            });
         Ok(())
     };
     run_with(feeder, client, config, ledger, reporter, stop, abort).await
@@ -439,7 +430,7 @@ fn feed(sources: Vec<Opened>, shared: &Shared, tx: mpsc::Sender<Batch>) -> Resul
                     }
                     Verdict::Duplicate | Verdict::Resumed(_) => {
                         match verdict {
-                            Verdict::Resumed(_) => b.resumed += 1,
+                            Verdict::Resumed(id) => b.resume(id),
                             _ => b.duplicates += 1,
                         }
                         if check.is_done() {

@@ -147,7 +147,10 @@ enum Step {
 async fn carry_out(decision: Decision, batch: Batch, shared: &Shared) -> Step {
     match decision {
         Decision::Confirm => batch.confirm(),
-        Decision::Verified(fates) => batch.settle_fates(&fates),
+        Decision::Verified(fates) => {
+            let present = shared.config.read.as_ref().is_none_or(|c| c.present);
+            batch.settle_fates(&fates, present)
+        }
         Decision::Retry {
             wait, run_paused, ..
         } => {

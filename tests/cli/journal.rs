@@ -576,3 +576,48 @@ fn a_disk_that_fills_during_the_run_stops_it_clearly_and_the_journal_still_resum
     assert_eq!(resent, 0);
     assert_eq!(set(&server.accepted_ids()), set(&all));
 }
+
+#[test]
+fn tag_verify_after_a_resume_reads_back_the_journaled_ids_too() {
+    let server = default_mock();
+    let all = ids(4);
+    // An earlier run tagged the first two and was killed.
+    let mut first = vec!["tag", "VIP", "--quiet"];
+    first.extend(all[..2].iter().map(String::as_str));
+    run_against(&server, &first).expect_code(0);
+    let dir = Dir::new();
+    let j = dir.path("j");
+    write_journal(
+        &j,
+        &job_of(&server, "VIP"),
+        1_796_133_720,
+        &[&all[..2]],
+        None,
+    );
+    let mut again = vec![
+        "tag",
+        "VIP",
+        "--journal",
+        arg(&j),
+        "--verify",
+        "--output",
+        "json",
+    ];
+    again.extend(all.iter().map(String::as_str));
+    let run = run_against(&server, &again);
+    run.expect_code(0);
+    let json = balanced(&run);
+    assert_eq!((count(&json, "confirmed"), count(&json, "resumed")), (4, 2));
+    assert_eq!(
+        json["verify"],
+        serde_json::json!({"matching": 4, "missing": 0, "not_found": 0, "unchecked": 0}),
+        "counted over every confirmed ID, the resumed ones included"
+    );
+    let mut read: Vec<String> = server
+        .requests_of(tagctl_mock::Operation::ListCustomers)
+        .into_iter()
+        .flat_map(|r| r.ids)
+        .collect();
+    read.sort();
+    assert_eq!(read, all);
+}

@@ -210,3 +210,156 @@ fn an_unwritable_report_is_exit_2_before_any_request() {
     );
     assert_eq!(server.request_count(), 0);
 }
+
+#[test]
+fn a_verify_report_has_one_row_per_id_with_its_final_fate() {
+    let server = mock(MockConfig {
+        customers: tagctl_mock::Universe::Numbered(10),
+        apply_delay: Duration::from_millis(600),
+        never_apply: ["cus_00002".to_owned()].into(),
+        ..MockConfig::default()
+    });
+    // cus_00001 carries the tag 600 ms from now; cus_00002 never will.
+    run_against(
+        &server,
+        &["tag", "VIP", "--quiet", "cus_00001", "cus_00002"],
+    )
+    .expect_code(0);
+    let dir = Dir::new();
+    let input = dir.file(
+        "ids.txt",
+        "cus_00002\ncus_00001\ncus_00001\ncus_77777\nbad id!\n",
+    );
+    let (report, missing) = (dir.path("report.csv"), dir.path("missing.txt"));
+    let run = run_against(
+        &server,
+        &[
+            "verify",
+            "VIP",
+            "cus_00003",
+            "-f",
+            arg(&input),
+            "--wait",
+            "1.5",
+            "--report",
+            arg(&report),
+            "--missing-ids",
+            arg(&missing),
+            "--output",
+            "json",
+        ],
+    );
+    run.expect_code(1);
+    let j = run.json();
+    let src = |line: u32| format!("{}:{line}", input.display());
+    assert_eq!(
+        rows(&report),
+        [
+            HEADER.to_string(),
+            format!(
+                "bad id!,invalid,,\"only ASCII letters, digits and _ @ ~ - . are allowed\",{}",
+                src(5)
+            ),
+            format!("cus_00001,duplicate,,,{}", src(3)),
+            format!("cus_00001,matching,200,,{}", src(2)),
+            format!("cus_00002,missing,200,the tag is missing,{}", src(1)),
+            "cus_00003,missing,200,the tag is missing,arg:1".to_string(),
+            format!("cus_77777,not_found,200,no such customer,{}", src(4)),
+        ],
+        "{j}"
+    );
+    assert_eq!(
+        [
+            count(&j, "ids_read"),
+            count(&j, "matching"),
+            count(&j, "missing"),
+            count(&j, "not_found"),
+        ],
+        [6, 1, 2, 1]
+    );
+    assert_eq!(
+        failed_lines(&missing),
+        ["cus_00003", "cus_00002", "cus_77777"],
+        "in input order, re-checked or not"
+    );
+    let reads: Vec<Vec<String>> = server
+        .requests_of(tagctl_mock::Operation::ListCustomers)
+        .into_iter()
+        .map(|r| r.ids)
+        .collect();
+    assert_eq!(
+        reads,
+        [
+            vec!["cus_00003", "cus_00002", "cus_00001", "cus_77777"],
+            vec!["cus_00003", "cus_00002", "cus_00001"],
+            vec!["cus_00003", "cus_00002"],
+        ],
+        "cus_00001 was missing at first, matching on the re-check after 1 s"
+    );
+}
+
+#[test]
+fn a_verify_read_that_keeps_failing_leaves_its_ids_unchecked_in_the_report() {
+    let server = default_mock();
+    server.push_faults([Fault::Status500, Fault::Status500]);
+    let dir = Dir::new();
+    let report = dir.path("report.csv");
+    let run = run_against(
+        &server,
+        &[
+            "verify",
+            "VIP",
+            "a",
+            "b",
+            "a",
+            "--max-retries",
+            "1",
+            "--report",
+            arg(&report),
+            "--output",
+            "json",
+        ],
+    );
+    run.expect_code(1);
+    assert_eq!(count(&run.json(), "unchecked"), 2);
+    assert_eq!(
+        rows(&report),
+        [
+            HEADER,
+            "a,duplicate,,,arg:3",
+            "a,unchecked,500,An injected fault: the server failed to process the request.,arg:1",
+            "b,unchecked,500,An injected fault: the server failed to process the request.,arg:2",
+        ]
+    );
+}
+
+#[test]
+fn a_verify_report_after_an_untag_says_who_still_carries_the_tag() {
+    let server = default_mock();
+    run_against(&server, &["tag", "VIP", "--quiet", "a"]).expect_code(0);
+    let dir = Dir::new();
+    let report = dir.path("report.csv");
+    let run = run_against(
+        &server,
+        &[
+            "verify",
+            "VIP",
+            "a",
+            "b",
+            "--expect",
+            "absent",
+            "--quiet",
+            "--report",
+            arg(&report),
+        ],
+    );
+    run.expect_code(1);
+    assert_eq!(
+        rows(&report),
+        [
+            HEADER,
+            "a,missing,200,the customer still carries the tag,arg:1",
+            "b,matching,200,,arg:2",
+        ]
+    );
+}

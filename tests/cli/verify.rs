@@ -376,9 +376,20 @@ fn ctrl_c_during_a_wait_ends_at_once_with_the_summary() {
     });
     let dir = Dir::new();
     let (stdout, stderr) = (dir.path("out"), dir.path("err"));
+    let report = dir.path("report.csv");
     let mut child = process_against(
         &server,
-        &["verify", "VIP", "a", "--wait", "60", "--output", "json"],
+        &[
+            "verify",
+            "VIP",
+            "a",
+            "--wait",
+            "60",
+            "--output",
+            "json",
+            "--report",
+            arg(&report),
+        ],
     )
     .stdout(std::fs::File::create(&stdout).unwrap())
     .stderr(std::fs::File::create(&stderr).unwrap())
@@ -408,6 +419,11 @@ fn ctrl_c_during_a_wait_ends_at_once_with_the_summary() {
     assert_eq!(fates(&out), [0, 1, 0, 0]);
     assert_eq!(out.json()["interrupted"], true);
     assert_eq!(reads(&server).len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(&report).unwrap(),
+        "customerId,outcome,status,detail,source\na,missing,200,the tag is missing,arg:1\n",
+        "the deferred row is written when the wait is cut short"
+    );
 }
 
 #[test]
