@@ -45,6 +45,19 @@ pub enum Input {
     Lists(Vec<IdList>),
 }
 
+/// `3 customers do not match yet; checking again in 2s`.
+fn not_yet(missing: u64, pause: Duration) -> String {
+    let who = if missing == 1 {
+        "customer does"
+    } else {
+        "customers do"
+    };
+    format!(
+        "{missing} {who} not match yet; checking again in {:.0}s",
+        pause.as_secs_f64()
+    )
+}
+
 /// Runs a verify job to its end: one pass over `input`, then, while some
 /// IDs are `missing` and `wait` allows, passes over just those.
 #[allow(clippy::too_many_arguments)]
@@ -98,15 +111,7 @@ pub async fn run(
         if missing == 0 || end.stop.is_some() || end.aborted || stop.is_stopping() {
             break;
         }
-        reporter.note(&format!(
-            "{missing} {} not match yet; checking again in {:.0}s",
-            if missing == 1 {
-                "customer does"
-            } else {
-                "customers do"
-            },
-            pause.as_secs_f64()
-        ));
+        reporter.note(&not_yet(missing, pause));
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = stop.wait() => break,
