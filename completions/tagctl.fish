@@ -56,9 +56,9 @@ complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l delimiter -d 'The 
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l column -d 'The CSV column holding IDs: a header name (case-insensitive) or a 1-based index [default: customerId, customer_id, customer id or id, else the first]' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l batch-size -d 'IDs per request' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l concurrency -d 'Requests in flight at once' -r
-complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l max-retries -d 'Retries of one batch after 429, 5xx, timeouts or connection errors' -r
+complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l max-retries -d 'Retries of one request after 429, 5xx, timeouts or connection errors' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l timeout -d 'Timeout of one request, in seconds' -r
-complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l max-wait -d 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unsent' -r
+complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l max-wait -d 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unsent (verify: unchecked)' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l failed-ids -d 'Write every valid ID that was not confirmed to this file, one per line' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l journal -d 'Record the job and every confirmed batch here (synced to disk); rerun the same command after a crash to skip what it confirmed' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand tag" -l report -d 'Write every ID\'s fate as CSV: customerId,outcome,status,detail,source' -r -F
@@ -95,9 +95,9 @@ complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l delimiter -d 'Th
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l column -d 'The CSV column holding IDs: a header name (case-insensitive) or a 1-based index [default: customerId, customer_id, customer id or id, else the first]' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l batch-size -d 'IDs per request' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l concurrency -d 'Requests in flight at once' -r
-complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l max-retries -d 'Retries of one batch after 429, 5xx, timeouts or connection errors' -r
+complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l max-retries -d 'Retries of one request after 429, 5xx, timeouts or connection errors' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l timeout -d 'Timeout of one request, in seconds' -r
-complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l max-wait -d 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unsent' -r
+complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l max-wait -d 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unsent (verify: unchecked)' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l failed-ids -d 'Write every valid ID that was not confirmed to this file, one per line' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l journal -d 'Record the job and every confirmed batch here (synced to disk); rerun the same command after a crash to skip what it confirmed' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand untag" -l report -d 'Write every ID\'s fate as CSV: customerId,outcome,status,detail,source' -r -F
@@ -138,9 +138,9 @@ complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l wait -d 'Re-che
 complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l missing-ids -d 'Write every valid ID that does not match (missing, not found or unchecked) to this file, one per line; empty when all match' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l report -d 'Write every ID\'s final fate as CSV: customerId,outcome,status,detail,source (matching, missing, not_found, unchecked, duplicate, invalid)' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l concurrency -d 'Requests in flight at once' -r
-complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l max-retries -d 'Retries of one read after 429, 5xx, timeouts or connection errors' -r
+complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l max-retries -d 'Retries of one request after 429, 5xx, timeouts or connection errors' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l timeout -d 'Timeout of one request, in seconds' -r
-complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l max-wait -d 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unchecked' -r
+complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l max-wait -d 'The longest single rate-limit wait, in seconds; past it the run stops and the rest is reported as unsent (verify: unchecked)' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l api-key -d 'Secret API key, sent as REB-APIKEY [env: REBILLY_API_KEY]. Prefer the environment or --api-key-file: other users can read process arguments' -r
 complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l api-key-file -d 'Read the API key from a file (its first line, trimmed), \'-\' for standard input' -r -F
 complete -c tagctl -n "__fish_tagctl_using_subcommand verify" -l jwt -d 'JSON Web Token, sent as Authorization: Bearer [env: REBILLY_JWT]' -r

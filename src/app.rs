@@ -304,7 +304,7 @@ fn check_standard_streams(global: &GlobalArgs, job: &JobArgs) -> Result<bool, Fa
         .api_key_file
         .as_deref()
         .is_some_and(crate::api::secret::is_stdin);
-    if key_from_stdin && job.ids_files.iter().any(|f| f.as_os_str() == "-") {
+    if key_from_stdin && job.input.ids_files.iter().any(|f| f.as_os_str() == "-") {
         return Err(Fatal::usage(
             "--api-key-file - and --ids-file - both want standard input; give one of them a file",
         ));
@@ -343,13 +343,13 @@ fn prepare(
     let credentials = credentials(global, job, &endpoint, reporter)?;
     let missing_ids = open_leftovers(job.missing_ids.as_deref(), "--missing-ids")?;
     let spec = InputSpec {
-        args: job.ids.clone(),
-        files: job.ids_files.clone(),
-        format: job.format,
-        column: job.column.clone(),
-        header: !job.no_header,
+        args: job.input.ids.clone(),
+        files: job.input.ids_files.clone(),
+        format: job.input.format,
+        column: job.input.column.clone(),
+        header: !job.input.no_header,
         stdin_when_empty: !key_from_stdin && !std::io::stdin().is_terminal(),
-        delimiter: job.delimiter,
+        delimiter: job.input.delimiter,
     };
     if spec.args.is_empty() && spec.files.is_empty() && !spec.stdin_when_empty {
         return Err(Fatal::usage(
@@ -368,8 +368,8 @@ fn prepare(
         endpoint,
         action,
         credentials.as_ref().map(|(c, _)| c),
-        Duration::from_secs_f64(job.timeout),
-        job.concurrency as usize,
+        Duration::from_secs_f64(job.pacing.timeout),
+        job.pacing.concurrency as usize,
     )?;
     let client = match &credentials {
         Some((c, source)) => client.with_credential_source(c, *source),
@@ -443,14 +443,14 @@ fn create_tag_first(client: &Client, job: &JobArgs, reporter: &Reporter) -> Resu
 fn job_config(job: &JobArgs, action: Action, json: bool) -> JobConfig {
     JobConfig {
         batch_size: job.batch_size as usize,
-        concurrency: job.concurrency as usize,
+        concurrency: job.pacing.concurrency as usize,
         policy: Policy {
-            max_retries: job.max_retries,
-            max_wait: Duration::from_secs_f64(job.max_wait),
+            max_retries: job.pacing.max_retries,
+            max_wait: Duration::from_secs_f64(job.pacing.max_wait),
             backoff: Backoff::default(),
             hint_create_tag: action == Action::Tag && !job.create_tag,
         },
-        dedupe: !job.no_dedupe,
+        dedupe: !job.input.no_dedupe,
         dry_run: job.dry_run.then_some(if json {
             DryRunOutput::Stderr
         } else {

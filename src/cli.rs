@@ -190,13 +190,10 @@ pub struct GlobalArgs {
     pub verbose: bool,
 }
 
-/// The options of `tag` and `untag`.
+/// Where the IDs of `tag`, `untag` and `verify` come from, and how they are
+/// read: one definition, so the commands cannot drift apart.
 #[derive(Debug, Clone, Args)]
-pub struct JobArgs {
-    /// The tag: letters, digits, spaces and _ @ ~ - . +
-    #[arg(value_name = "TAG")]
-    pub tag: String,
-
+pub struct InputArgs {
     /// Customer IDs.
     #[arg(value_name = "ID")]
     pub ids: Vec<String>,
@@ -232,18 +229,11 @@ pub struct JobArgs {
     /// Skip de-duplication (constant memory) for input known to be unique.
     #[arg(long, help_heading = "Input")]
     pub no_dedupe: bool,
+}
 
-    /// IDs per request.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 1000,
-        allow_negative_numbers = true,
-        value_parser = |s: &str| parse_count(s, 1, 1000),
-        help_heading = "Batching"
-    )]
-    pub batch_size: u32,
-
+/// How `tag`, `untag` and `verify` pace and retry their requests.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct PacingArgs {
     /// Requests in flight at once.
     #[arg(
         long,
@@ -255,7 +245,7 @@ pub struct JobArgs {
     )]
     pub concurrency: u32,
 
-    /// Retries of one batch after 429, 5xx, timeouts or connection errors.
+    /// Retries of one request after 429, 5xx, timeouts or connection errors.
     #[arg(
         long,
         value_name = "N",
@@ -278,7 +268,7 @@ pub struct JobArgs {
     pub timeout: f64,
 
     /// The longest single rate-limit wait, in seconds; past it the run stops
-    /// and the rest is reported as unsent.
+    /// and the rest is reported as unsent (verify: unchecked).
     #[arg(
         long,
         value_name = "SECONDS",
@@ -288,6 +278,33 @@ pub struct JobArgs {
         help_heading = "Batching"
     )]
     pub max_wait: f64,
+}
+
+/// The options of `tag` and `untag`.
+#[derive(Debug, Clone, Args)]
+pub struct JobArgs {
+    /// The tag: letters, digits, spaces and _ @ ~ - . +
+    #[arg(value_name = "TAG")]
+    pub tag: String,
+
+    /// Where the IDs come from.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// IDs per request.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1000,
+        allow_negative_numbers = true,
+        value_parser = |s: &str| parse_count(s, 1, 1000),
+        help_heading = "Batching"
+    )]
+    pub batch_size: u32,
+
+    /// Concurrency, retries and waits.
+    #[command(flatten)]
+    pub pacing: PacingArgs,
 
     /// Check the input and print the requests that would be sent; sends nothing.
     #[arg(long, help_heading = "Batching")]
@@ -350,41 +367,9 @@ pub struct VerifyArgs {
     #[arg(value_name = "TAG")]
     pub tag: String,
 
-    /// Customer IDs.
-    #[arg(value_name = "ID")]
-    pub ids: Vec<String>,
-
-    /// Read IDs from a file, '-' for standard input (repeatable).
-    #[arg(
-        short = 'f',
-        long = "ids-file",
-        value_name = "PATH",
-        help_heading = "Input"
-    )]
-    pub ids_files: Vec<PathBuf>,
-
-    /// How to read --ids-file: auto picks csv/tsv by extension, else sniffs (CSV if the
-    /// first lines are, else one ID per line).
-    #[arg(long, value_enum, default_value_t = InputFormat::Auto, help_heading = "Input")]
-    pub format: InputFormat,
-
-    /// The CSV field separator: one character, or 'tab' [default: sniffed from
-    /// the header line among , ; tab |, or Excel's sep= line]. Implies CSV.
-    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter, help_heading = "Input")]
-    pub delimiter: Option<u8>,
-
-    /// The CSV column holding IDs: a header name (case-insensitive) or a 1-based
-    /// index [default: customerId, customer_id, customer id or id, else the first].
-    #[arg(long, value_name = "NAME|N", help_heading = "Input")]
-    pub column: Option<String>,
-
-    /// The CSV/TSV has no header row.
-    #[arg(long, help_heading = "Input")]
-    pub no_header: bool,
-
-    /// Skip de-duplication (constant memory) for input known to be unique.
-    #[arg(long, help_heading = "Input")]
-    pub no_dedupe: bool,
+    /// Where the IDs come from.
+    #[command(flatten)]
+    pub input: InputArgs,
 
     /// Whether the customers should carry the tag (after tag) or not (after untag).
     #[arg(long, value_enum, default_value_t = Expect::Present, help_heading = "Verify")]
@@ -411,45 +396,9 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub report: Option<PathBuf>,
 
-    /// Requests in flight at once.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 4,
-        value_parser = clap::value_parser!(u32).range(1..=64),
-        help_heading = "Batching"
-    )]
-    pub concurrency: u32,
-
-    /// Retries of one read after 429, 5xx, timeouts or connection errors.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 10,
-        help_heading = "Batching"
-    )]
-    pub max_retries: u32,
-
-    /// Timeout of one request, in seconds.
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        default_value = "30",
-        value_parser = parse_positive_seconds,
-        help_heading = "Batching"
-    )]
-    pub timeout: f64,
-
-    /// The longest single rate-limit wait, in seconds; past it the run stops
-    /// and the rest is reported as unchecked.
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        default_value = "900",
-        value_parser = parse_seconds,
-        help_heading = "Batching"
-    )]
-    pub max_wait: f64,
+    /// Concurrency, retries and waits.
+    #[command(flatten)]
+    pub pacing: PacingArgs,
 }
 
 /// At most this many IDs per verify read (`GET /customers?filter=id:…`):
@@ -462,18 +411,9 @@ impl VerifyArgs {
     pub fn as_job(&self) -> JobArgs {
         JobArgs {
             tag: self.tag.clone(),
-            ids: self.ids.clone(),
-            ids_files: self.ids_files.clone(),
-            format: self.format,
-            delimiter: self.delimiter,
-            column: self.column.clone(),
-            no_header: self.no_header,
-            no_dedupe: self.no_dedupe,
+            input: self.input.clone(),
             batch_size: READ_BATCH,
-            concurrency: self.concurrency,
-            max_retries: self.max_retries,
-            timeout: self.timeout,
-            max_wait: self.max_wait,
+            pacing: self.pacing,
             dry_run: false,
             failed_ids: None,
             journal: None,

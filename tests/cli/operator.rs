@@ -774,18 +774,25 @@ fn number_errors_say_the_range_without_the_dash_dash_tip() {
             "'-3' is not a whole number from 0 to 1000",
         ),
     ] {
-        let out = run(tagctl().args(["tag", "VIP", "cus_1", flag, value]));
-        out.expect_code(2);
-        let shown = match flag {
-            "--timeout" => "--timeout <SECONDS>".to_string(),
-            _ => format!("{flag} <N>"),
-        };
-        assert_eq!(
-            out.stderr,
-            format!(
-                "error: invalid value '{value}' for '{shown}': {message}\n\nFor more information, try '--help'.\n"
-            )
-        );
+        // verify shares the pacing flags (one definition), so it says the same.
+        for command in ["tag", "untag", "verify"] {
+            if command == "verify" && flag == "--batch-size" {
+                continue;
+            }
+            let out = run(tagctl().args([command, "VIP", "cus_1", flag, value]));
+            out.expect_code(2);
+            let shown = match flag {
+                "--timeout" => "--timeout <SECONDS>".to_string(),
+                _ => format!("{flag} <N>"),
+            };
+            assert_eq!(
+                out.stderr,
+                format!(
+                    "error: invalid value '{value}' for '{shown}': {message}\n\nFor more information, try '--help'.\n"
+                ),
+                "{command}"
+            );
+        }
     }
 }
 
