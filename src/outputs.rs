@@ -230,10 +230,15 @@ pub(crate) fn end_report(sinks: Option<Sinks>, ledger: &Ledger) -> bool {
 fn close_sinks(sinks: Sinks, ledger: &Arc<Ledger>, end: &runner::RunEnd, dry_run: bool) -> SinkEnd {
     ledger.detach();
     let whole = !end.input_unread && end.read_error.is_none() && !dry_run;
+    let stopped = end.stop.is_some();
     let ledger = Arc::clone(ledger);
     sinks.close(Box::new(move || {
+        // The contract: a run that finished with nothing unsent is complete
+        // (its failed IDs, say a 422's, are in --failed-ids and the report);
+        // one that stopped early stays unfinished while any ID is left.
         let c = ledger.counts();
-        let left = c.failed + c.unsent + c.pending();
+        let unsent = c.unsent + c.pending();
+        let left = if stopped { unsent + c.failed } else { unsent };
         (whole || left > 0).then_some(left)
     }))
 }

@@ -17,7 +17,8 @@
 //! * `B`: one batch the API confirmed (204): its IDs joined by `,` (a valid
 //!   customer ID holds no comma). Written and `sync_data`-ed before the batch
 //!   counts as confirmed; many batches confirmed at once share one sync.
-//! * `F`: the run ended: `{"unsent":N}`, N the valid IDs it did not confirm.
+//! * `F`: the run ended: `{"unsent":N}`, N the valid IDs left for a rerun:
+//!   those never sent, and, when the run stopped early, the failed ones too.
 //!   A journal whose last record is `F` with `unsent` 0 is complete.
 //!
 //! The length and checksum make a torn last record (the kill hit mid-write)

@@ -499,7 +499,9 @@ fn isolate(attempt: &Attempt<'_>, problem: &Problem, hint: bool) -> Decision {
                 status_note(problem),
                 or_title(message, problem)
             ),
-            Vec::new(),
+            // Bisection said nothing until now: the problem details once,
+            // with the ID they are about.
+            problem.render(),
         ));
     }
     Decision::Halve

@@ -381,3 +381,33 @@ fn a_422_that_rejects_whole_batches_stops_bisection_within_its_budget() {
     );
     assert_eq!(failed_lines(&failed).len(), 2000);
 }
+
+#[test]
+fn an_id_found_by_bisection_is_reported_with_the_whole_problem() {
+    // A 422 that names no index says nothing per ID until bisection is down
+    // to one: that line then carries the problem details, once.
+    let server = rejecting(&["cus_bad".to_string()], InvalidFieldsStyle::Bare);
+    let run = run_against(
+        &server,
+        &[
+            "tag",
+            "VIP",
+            "cus_1",
+            "cus_bad",
+            "--concurrency",
+            "1",
+            "--quiet",
+        ],
+    );
+    run.expect_code(1);
+    assert_eq!(
+        run.stderr,
+        "error: customer cus_bad rejected (422): Some customer IDs are invalid or were not found\n  \
+         422 Validation error\n  \
+         The request has invalid fields.\n  \
+         customerIds: Some customer IDs are invalid or were not found\n  \
+         type: about:blank\n  \
+         instance: urn:tagctl-mock:request:3\n"
+    );
+    assert_eq!(server.accepted_ids(), ["cus_1"]);
+}

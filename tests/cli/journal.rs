@@ -360,6 +360,38 @@ fn a_finished_journal_starts_afresh() {
 }
 
 #[test]
+fn a_run_that_went_to_its_end_with_only_rejected_ids_left_is_complete() {
+    // The contract: finished with nothing unsent is complete, even when a 422
+    // failed an ID (it is in --failed-ids); the next run starts afresh.
+    let mut config = MockConfig::default();
+    config.reject_ids.insert("cus_bad".into());
+    let server = mock(config);
+    let dir = Dir::new();
+    let j = dir.path("j");
+    let job = job_of(&server, "VIP");
+    let args = [
+        "tag",
+        "VIP",
+        "cus_1",
+        "cus_bad",
+        "--journal",
+        arg(&j),
+        "--output",
+        "json",
+    ];
+    let first = run_against(&server, &args);
+    first.expect_code(1);
+    let json = balanced(&first);
+    assert_eq!((count(&json, "failed"), count(&json, "unsent")), (1, 0));
+    assert_eq!(journaled(&j, &job).0, State::Complete);
+    let second = run_against(&server, &args);
+    second.expect_code(1);
+    assert_eq!(count(&balanced(&second), "resumed"), 0);
+    assert_eq!(second.stderr_lines_starting("resuming"), Vec::<&str>::new());
+    assert_eq!(server.accepted_ids(), ["cus_1", "cus_1"], "sent again");
+}
+
+#[test]
 fn an_unwritable_or_full_journal_is_exit_2_before_any_request() {
     let server = default_mock();
     let dir = Dir::new();

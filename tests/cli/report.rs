@@ -164,8 +164,14 @@ fn a_resumed_run_reports_the_journaled_ids_as_resumed() {
     let dir = Dir::new();
     let j = dir.path("j");
     let report = dir.path("r.csv");
-    // A first run that gives up on its second batch leaves an unfinished journal.
-    server.push_faults([Fault::Slow(Duration::ZERO), Fault::Status500]);
+    // A first run that stops early (a rate-limit wait past --max-wait on its
+    // second batch) leaves an unfinished journal.
+    server.push_faults([
+        Fault::Slow(Duration::ZERO),
+        Fault::TooManyRequests {
+            reset_in: Some(Duration::from_secs(60)),
+        },
+    ]);
     let args = [
         "tag",
         "VIP",
@@ -175,8 +181,8 @@ fn a_resumed_run_reports_the_journaled_ids_as_resumed() {
         "1",
         "--concurrency",
         "1",
-        "--max-retries",
-        "0",
+        "--max-wait",
+        "5",
         "--journal",
         arg(&j),
         "--report",
