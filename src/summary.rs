@@ -114,13 +114,7 @@ impl Summary {
     }
 
     fn stopped(&self) -> Option<String> {
-        self.stop.as_ref().map(|s| match s {
-            StopReason::Interrupted => "interrupted".to_string(),
-            StopReason::Unauthorized => "unauthorized".to_string(),
-            StopReason::MaxWait => "max-wait".to_string(),
-            StopReason::Unreachable(_) => "unreachable".to_string(),
-            StopReason::Fatal(m) => m.clone(),
-        })
+        self.stop.as_ref().map(StopReason::summary_name)
     }
 
     /// The one JSON object of `--output json`.

@@ -21,6 +21,19 @@ pub enum StopReason {
     Fatal(String),
 }
 
+impl StopReason {
+    /// How the summaries name it (`"stopped"` in JSON, "stopped early: …").
+    pub fn summary_name(&self) -> String {
+        match self {
+            StopReason::Interrupted => "interrupted".to_string(),
+            StopReason::Unauthorized => "unauthorized".to_string(),
+            StopReason::MaxWait => "max-wait".to_string(),
+            StopReason::Unreachable(_) => "unreachable".to_string(),
+            StopReason::Fatal(m) => m.clone(),
+        }
+    }
+}
+
 /// A shared stop signal.
 #[derive(Clone, Default)]
 pub struct Stop {

@@ -244,7 +244,7 @@ proptest! {
     #[test]
     fn random_faults_and_kill_points_end_with_exactly_the_valid_ids(
         seed in any::<u64>(),
-        rate in 0.0f64..0.4,
+        rate in 0.0f64..0.25,
         kill_after in 1u64..15,
     ) {
         let config = MockConfig {
@@ -253,7 +253,11 @@ proptest! {
             seed: Some(seed),
             ..MockConfig::default()
         };
-        crash_and_resume(&ids(150), kill_after, config, &["--max-retries", "3"]);
+        // Enough retries that no batch gives up (0.25^21): a run that ends
+        // with only failed IDs left completes its journal, as the contract
+        // says (they are --failed-ids' business), and this property is
+        // about what kill and resume do.
+        crash_and_resume(&ids(150), kill_after, config, &["--max-retries", "20"]);
     }
 }
 
