@@ -109,9 +109,9 @@ fn open_journal(
         "resuming: {} already confirmed by the run started {}",
         match set.len() {
             1 => "1 ID".to_string(),
-            n => format!("{} IDs", journal::thousands(n as u64)),
+            n => format!("{} IDs", crate::text::thousands(n as u64)),
         },
-        journal::format_utc(started)
+        crate::text::format_utc(started)
     ));
     Ok((journal, Some(set)))
 }

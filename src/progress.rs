@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::ProgressMode;
 use crate::ledger::Counts;
-use crate::text;
+use crate::text::{self, thousands};
 
 /// Invalid IDs reported one by one before the rest are only counted.
 const MAX_INVALID_SHOWN: u64 = 1000;
@@ -376,19 +376,6 @@ impl indicatif::TermLike for HomeCursor {
         }
         self.term.flush()
     }
-}
-
-/// `12,345`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `45s`, `9m12s`, `1h02m`: short, for a bar and a log line.

@@ -200,9 +200,9 @@ fn crash_and_resume(all: &[String], kill_after: u64, config: MockConfig, extra: 
                     "resuming: {} already confirmed by the run started {}",
                     match confirmed.len() {
                         1 => "1 ID".to_string(),
-                        n => format!("{} IDs", journal::thousands(n as u64)),
+                        n => format!("{} IDs", tagctl::text::thousands(n as u64)),
                     },
-                    journal::format_utc(started)
+                    tagctl::text::format_utc(started)
                 )],
                 "{}",
                 run.stderr

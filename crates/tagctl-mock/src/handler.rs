@@ -899,6 +899,16 @@ fn paginate<T: Clone>(mut items: Vec<T>, collection: &Collection) -> Vec<T> {
     items[start..end].to_vec()
 }
 
+/// The filter as applied: none at all with `ignore_filter` (it was still
+/// parsed and checked, as the real API would).
+fn applied_filter(config: &MockConfig, filter: &Filter) -> Filter {
+    if config.ignore_filter {
+        Filter::default()
+    } else {
+        filter.clone()
+    }
+}
+
 /// `GET …/customers`: the customers the filter selects (`id:` and `tags:`), one page of
 /// them, with only the asked `fields` (and always `id`). Sorted by ID. With
 /// `ignore_filter`, the filter is read (and must be valid) but not applied.
@@ -911,11 +921,7 @@ fn list_customers(
         Ok(c) => c,
         Err(fields) => return bad_parameters(config, &fields),
     };
-    let filter = if config.ignore_filter {
-        Filter::default()
-    } else {
-        collection.filter.clone()
-    };
+    let filter = applied_filter(config, &collection.filter);
     let mut state = lock(state);
     state.settle();
     let directory = &state.directory;
@@ -1082,11 +1088,7 @@ fn list_tags(
         Ok(c) => c,
         Err(fields) => return bad_parameters(config, &fields),
     };
-    let filter = if config.ignore_filter {
-        Filter::default()
-    } else {
-        collection.filter.clone()
-    };
+    let filter = applied_filter(config, &collection.filter);
     let state = lock(state);
     let matches = |tag: &&TagRecord| {
         filter.clauses.iter().all(|clause| {
