@@ -169,17 +169,16 @@ fn run_verify(global: &GlobalArgs, mut args: VerifyArgs) -> Exit {
             abort.clone(),
             Arc::clone(&reporter),
         ));
-        verify::run(
-            verify::Input::Sources(prepared.sources),
-            Duration::from_secs_f64(args.wait),
-            prepared.client,
+        let job = runner::Job {
+            client: prepared.client,
             config,
-            Arc::clone(&ledger),
-            Arc::clone(&reporter),
-            stop.clone(),
-            abort.clone(),
-        )
-        .await
+            ledger: Arc::clone(&ledger),
+            reporter: Arc::clone(&reporter),
+            stop: stop.clone(),
+            abort: abort.clone(),
+        };
+        let wait = Duration::from_secs_f64(args.wait);
+        verify::run(verify::Input::Sources(prepared.sources), wait, job).await
     });
     let report_lost = end_report(sinks, &ledger);
     let verified = Verified {
@@ -520,16 +519,15 @@ fn execute(
             abort.clone(),
             Arc::clone(&reporter),
         ));
-        let end = runner::run(
-            prepared.sources,
-            prepared.client,
+        let job = runner::Job {
+            client: prepared.client,
             config,
-            Arc::clone(&ledger),
-            Arc::clone(&reporter),
-            stop.clone(),
-            abort.clone(),
-        )
-        .await;
+            ledger: Arc::clone(&ledger),
+            reporter: Arc::clone(&reporter),
+            stop: stop.clone(),
+            abort: abort.clone(),
+        };
+        let end = runner::run(prepared.sources, job).await;
         let verified = match read_back {
             Some(read_back) => read_back.after(&end, &ledger, &reporter, stop, abort).await,
             None => None,
@@ -675,17 +673,15 @@ impl ReadBack {
         stop: Stop,
         abort: Stop,
     ) -> (runner::RunEnd, Arc<Ledger>) {
-        let end = verify::run(
-            verify::Input::Lists(confirmed),
-            self.wait,
-            self.client,
-            self.config,
-            Arc::clone(&self.ledger),
-            Arc::clone(reporter),
+        let job = runner::Job {
+            client: self.client,
+            config: self.config,
+            ledger: Arc::clone(&self.ledger),
+            reporter: Arc::clone(reporter),
             stop,
             abort,
-        )
-        .await;
+        };
+        let end = verify::run(verify::Input::Lists(confirmed), self.wait, job).await;
         (end, self.ledger)
     }
 }

@@ -169,11 +169,6 @@ impl Reporter {
         }
     }
 
-    /// Whether a progress bar is drawn.
-    pub fn has_bar(&self) -> bool {
-        self.bar.is_some()
-    }
-
     /// Whether [`Reporter::update`] shows anything: a ticker is needed.
     pub fn ticks(&self) -> bool {
         self.bar.is_some() || self.plain.is_some()

@@ -10,12 +10,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::api::{Client, Problem};
+use crate::api::Problem;
 use crate::exit::Exit;
 use crate::ids::{IdList, Opened};
-use crate::ledger::{Counts, Ledger, Part};
-use crate::progress::Reporter;
-use crate::runner::{self, FILTER_IGNORED, JobConfig, RunEnd, Stop, StopReason};
+use crate::ledger::{Counts, Part};
+use crate::runner::{self, FILTER_IGNORED, Job, RunEnd, StopReason};
 
 /// The first wait before re-checking; each next one doubles, up to
 /// [`MAX_INTERVAL`], and the last ends exactly when the wait does.
@@ -60,19 +59,13 @@ fn not_yet(missing: u64, pause: Duration) -> String {
 
 /// Runs a verify job to its end: one pass over `input`, then, while some
 /// IDs are `missing` and `wait` allows, passes over just those.
-#[allow(clippy::too_many_arguments)]
-pub async fn run(
-    input: Input,
-    wait: Duration,
-    client: Client,
-    config: JobConfig,
-    ledger: Arc<Ledger>,
-    reporter: Arc<Reporter>,
-    stop: Stop,
-    abort: Stop,
-) -> RunEnd {
+pub async fn run(input: Input, wait: Duration, job: Job) -> RunEnd {
     let start = Instant::now();
-    let (l, r, s, a) = (&ledger, &reporter, &stop, &abort);
+    let (ledger, reporter, stop) = (
+        Arc::clone(&job.ledger),
+        Arc::clone(&job.reporter),
+        job.stop.clone(),
+    );
     ledger.judge_reads();
     let pauses = intervals(wait);
     if !pauses.is_empty() {
@@ -80,30 +73,10 @@ pub async fn run(
         ledger.defer_missing();
     }
     let mut end = match input {
-        Input::Sources(sources) => {
-            runner::run(
-                sources,
-                client.clone(),
-                config.clone(),
-                l.clone(),
-                r.clone(),
-                s.clone(),
-                a.clone(),
-            )
-            .await
-        }
+        Input::Sources(sources) => runner::run(sources, job.clone()).await,
         Input::Lists(lists) => {
-            runner::run_lists(
-                lists.into_iter().map(Part::from).collect(),
-                true,
-                client.clone(),
-                config.clone(),
-                l.clone(),
-                r.clone(),
-                s.clone(),
-                a.clone(),
-            )
-            .await
+            let parts = lists.into_iter().map(Part::from).collect();
+            runner::run_lists(parts, true, job.clone()).await
         }
     };
     for pause in pauses {
@@ -116,18 +89,7 @@ pub async fn run(
             _ = tokio::time::sleep(pause) => {}
             _ = stop.wait() => break,
         }
-        let lists = ledger.take_missing();
-        let again = runner::run_lists(
-            lists,
-            false,
-            client.clone(),
-            config.clone(),
-            l.clone(),
-            r.clone(),
-            s.clone(),
-            a.clone(),
-        )
-        .await;
+        let again = runner::run_lists(ledger.take_missing(), false, job.clone()).await;
         end.stop = again.stop.or(end.stop);
         end.aborted |= again.aborted;
     }

@@ -119,37 +119,38 @@ pub(crate) struct Shared {
     pub reach: reach::Reach,
 }
 
+/// What one run works with: the client, the knobs, the ledger it settles,
+/// standard error, and its two stop signals. `stop` asks for a graceful end
+/// (nothing new is sent); `abort` for an immediate one (requests in flight
+/// are abandoned). Cheap to clone: a verify's passes share it.
+#[derive(Clone)]
+pub struct Job {
+    /// The API client (its action: tag, untag or verify).
+    pub client: Client,
+    /// The knobs.
+    pub config: JobConfig,
+    /// Where every ID settles.
+    pub ledger: Arc<Ledger>,
+    /// Standard error.
+    pub reporter: Arc<Reporter>,
+    /// A graceful stop.
+    pub stop: Stop,
+    /// An immediate stop.
+    pub abort: Stop,
+}
+
 /// Runs a job to its end: reads `sources`, sends every batch, settles every
-/// ID in `ledger`. `stop` asks for a graceful end (nothing new is sent);
-/// `abort` for an immediate one (requests in flight are abandoned).
-pub async fn run(
-    sources: Vec<Opened>,
-    client: Client,
-    config: JobConfig,
-    ledger: Arc<Ledger>,
-    reporter: Arc<Reporter>,
-    stop: Stop,
-    abort: Stop,
-) -> RunEnd {
+/// ID in the job's ledger.
+pub async fn run(sources: Vec<Opened>, job: Job) -> RunEnd {
     let feeder = move |shared: &Shared, tx| feed(sources, shared, tx);
-    run_with(feeder, client, config, ledger, reporter, stop, abort).await
+    run_with(feeder, job).await
 }
 
 /// Runs a job on IDs already read and checked (a verify's re-check of what
 /// did not match yet, `tag --verify`'s read-back of the confirmed IDs),
 /// batched anew, each keeping its place and source; with `count_as_read`
 /// they are counted as read in `ledger`.
-#[allow(clippy::too_many_arguments)]
-pub async fn run_lists(
-    parts: Vec<Part>,
-    count_as_read: bool,
-    client: Client,
-    config: JobConfig,
-    ledger: Arc<Ledger>,
-    reporter: Arc<Reporter>,
-    stop: Stop,
-    abort: Stop,
-) -> RunEnd {
+pub async fn run_lists(parts: Vec<Part>, count_as_read: bool, job: Job) -> RunEnd {
     let feeder = move |shared: &Shared, tx: mpsc::Sender<Batch>| {
         if count_as_read {
             let n: usize = parts.iter().map(Part::len).sum();
@@ -162,28 +163,24 @@ pub async fn run_lists(
             });
         Ok(())
     };
-    run_with(feeder, client, config, ledger, reporter, stop, abort).await
+    run_with(feeder, job).await
 }
 
 /// The runner behind [`run`] and [`run_lists`]: `feeder` runs on the reader
 /// thread and sends batches down the channel.
 async fn run_with(
     feeder: impl FnOnce(&Shared, mpsc::Sender<Batch>) -> Result<(), ReadError> + Send + 'static,
-    client: Client,
-    config: JobConfig,
-    ledger: Arc<Ledger>,
-    reporter: Arc<Reporter>,
-    stop: Stop,
-    abort: Stop,
+    job: Job,
 ) -> RunEnd {
     let start = Instant::now();
+    let abort = job.abort;
     let shared = Arc::new(Shared {
-        client,
-        pacing: Arc::clone(&config.pacing.0),
-        stop,
-        ledger,
-        reporter,
-        config,
+        client: job.client,
+        pacing: Arc::clone(&job.config.pacing.0),
+        stop: job.stop,
+        ledger: job.ledger,
+        reporter: job.reporter,
+        config: job.config,
         progress: Default::default(),
         reach: Default::default(),
     });
