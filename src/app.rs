@@ -374,10 +374,12 @@ fn prepare(
         Some((c, source)) => client.with_credential_source(c, *source),
         None => client,
     };
+    // Every input error (a journal of another job, an unwritable report) is
+    // exit 2 before any request, --create-tag's included.
+    let outputs = open_outputs(job, &spec, &journal_job, reporter)?;
     if job.create_tag {
         create_tag_first(&client, job, reporter)?;
     }
-    let outputs = open_outputs(job, &spec, &journal_job, reporter)?;
     Ok(Prepared {
         client,
         endpoint: base,

@@ -513,6 +513,10 @@ impl Ledger {
         bucket: Bucket,
         note: &Note,
     ) -> bool {
+        // Held through the send, so that `detach` (and the sink's final
+        // record) waits for a settlement already on its way; the send itself
+        // only waits when the sink's bounded queue is full (a disk slower
+        // than the API), which is the back-pressure that keeps memory flat.
         let sink = lock(&self.sink);
         let Some(sink) = &*sink else {
             return false;

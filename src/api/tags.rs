@@ -91,14 +91,21 @@ fn tag_type(body: &[u8]) -> Option<String> {
     value.get("type")?.as_str().map(str::to_owned)
 }
 
-/// A refused pre-flight request: exit 4 for the credentials, else 1.
+/// A refused pre-flight request: exit 4 for the credentials, 3 when the API
+/// was not reached at all (it is the run's first request), else 1.
 fn refusal(tag: &str, what: &str, reply: &Reply) -> Fatal {
     let exit = match &reply.outcome {
         Outcome::Unauthorized(_) => Exit::Auth,
+        Outcome::Network(_) if reply.status.is_none() => Exit::Unreachable,
         _ => Exit::Incomplete,
     };
     let why = match &reply.outcome {
         Outcome::Redirect { location, .. } => format!("a redirect to {location} was refused"),
+        Outcome::Network(p) => format!(
+            "cannot reach the API ({}: {})",
+            p.title,
+            p.detail.as_deref().unwrap_or("no answer")
+        ),
         outcome => outcome
             .problem()
             .map(|p| {

@@ -181,3 +181,54 @@ fn create_tag_is_only_for_tag() {
     );
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn an_output_error_is_exit_2_before_the_create_tag_pre_flight() {
+    // The contract: input errors are exit 2 before any request, and
+    // --create-tag's GET/POST are requests.
+    let server = default_mock();
+    let dir = Dir::new();
+    let not_a_journal = dir.file("ids.txt", "cus_1\n");
+    let run = run_against(
+        &server,
+        &[
+            "tag",
+            "VIP",
+            "cus_1",
+            "--create-tag",
+            "--journal",
+            arg(&not_a_journal),
+        ],
+    );
+    run.expect_code(2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: --journal {} is not a tagctl journal (refusing to overwrite it)\n",
+            not_a_journal.display()
+        )
+    );
+    assert_eq!(server.request_count(), 0);
+}
+
+#[test]
+fn a_create_tag_pre_flight_that_reaches_no_api_is_exit_3() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = run(tagctl()
+        .env("REBILLY_API_KEY", KEY)
+        .args(["--api-url", &format!("http://127.0.0.1:{port}")])
+        .args(["tag", "VIP", "cus_1", "--create-tag"]));
+    run.expect_code(3);
+    assert!(
+        run.stderr.starts_with(
+            "error: --create-tag: cannot read the tag \"VIP\": cannot reach the API (Cannot connect: "
+        ) && run.stderr.ends_with("; nothing was sent\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1);
+}
