@@ -17,6 +17,7 @@ use crate::api::{
 };
 use crate::cli::{Cli, Command, Expect, GlobalArgs, JobArgs, OutputFormat, VerifyArgs};
 use crate::exit::{Exit, Fatal};
+use crate::failed_ids::FailedIds;
 use crate::ids::{self, InputSpec};
 use crate::journal;
 use crate::ledger::Ledger;
@@ -198,7 +199,7 @@ struct Verified {
     tag: String,
     expect: Expect,
     endpoint: String,
-    missing_ids: Option<std::fs::File>,
+    missing_ids: Option<FailedIds>,
     /// `--report` could not be written in full.
     report_lost: bool,
 }
@@ -217,7 +218,7 @@ fn finish_verify(
     let counts = ledger.close();
     let missing_ids_lost = run
         .missing_ids
-        .is_some_and(|file| !write_leftovers(file, ledger, reporter, "--missing-ids"));
+        .is_some_and(|file| !write_leftovers(file, ledger, reporter, unread(end)));
     let summary = VerifySummary {
         tag: run.tag,
         expect: run.expect.name(),
@@ -276,7 +277,7 @@ struct Prepared {
     sources: Vec<ids::Opened>,
     /// `--failed-ids`, `--journal`, `--report`.
     outputs: Outputs,
-    missing_ids: Option<std::fs::File>,
+    missing_ids: Option<FailedIds>,
 }
 
 /// The endpoint, knowing where `--api-url` came from: the flag and the
@@ -340,7 +341,6 @@ fn prepare(
     let endpoint = endpoint(global, &job.tag)?;
     let key_from_stdin = check_standard_streams(global, job)?;
     let credentials = credentials(global, job, &endpoint, reporter)?;
-    let missing_ids = open_leftovers(job.missing_ids.as_deref(), "--missing-ids")?;
     let spec = InputSpec {
         args: job.input.ids.clone(),
         files: job.input.ids_files.clone(),
@@ -377,8 +377,22 @@ fn prepare(
     // Every input error (a journal of another job, an unwritable report) is
     // exit 2 before any request, --create-tag's included.
     let outputs = open_outputs(job, &spec, &journal_job, reporter)?;
+    let stdin_read = spec.args.is_empty() && spec.files.is_empty();
+    let mut missing_ids = job
+        .missing_ids
+        .as_ref()
+        .map(|path| FailedIds::open_as("--missing-ids", path, &spec.files, stdin_read))
+        .transpose()?;
     if job.create_tag {
         create_tag_first(&client, job, reporter)?;
+    }
+    // Every check passed: an earlier run's leftovers go now (never stale
+    // after a SIGKILL).
+    if let Some(Err(e)) = missing_ids.as_mut().map(FailedIds::start) {
+        return Err(Fatal::usage(format!(
+            "--missing-ids: cannot write: {}",
+            ids::read::io_message(&e)
+        )));
     }
     Ok(Prepared {
         client,
@@ -460,31 +474,6 @@ fn job_config(job: &JobArgs, action: Action, json: bool) -> JobConfig {
         read: None,
         pacing: Default::default(),
     }
-}
-
-/// Opens `--failed-ids` (or `--missing-ids`) now, so an unwritable path
-/// costs no request, but empties it only at the end: it may be the very
-/// file being read (`-f left.txt --failed-ids left.txt`).
-fn open_leftovers(
-    path: Option<&std::path::Path>,
-    flag: &str,
-) -> Result<Option<std::fs::File>, Fatal> {
-    let Some(path) = path else {
-        return Ok(None);
-    };
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map(Some)
-        .map_err(|e| {
-            Fatal::usage(format!(
-                "{flag}: cannot write {}: {}",
-                path.display(),
-                ids::read::io_message(&e)
-            ))
-        })
 }
 
 fn execute(
@@ -576,12 +565,14 @@ fn tag_summary(
         missing_ids,
     } = finished;
     let missing_ids_lost = match (missing_ids, &verified) {
+        // The input is the write run's: whether it was read to its end is
+        // that run's to say.
         (Some(file), Some((_, read_ledger))) => {
-            !write_leftovers(file, read_ledger, reporter, "--missing-ids")
+            !write_leftovers(file, read_ledger, reporter, unread(end))
         }
-        // Nothing was verified (an interrupt, a dry run): the file is emptied
-        // so it never shows an earlier run's IDs.
-        (Some(file), None) => file.set_len(0).is_err(),
+        // Nothing was verified (an interrupt, a dry run): the file was
+        // emptied at the start, and an input's content is kept.
+        (Some(file), None) => file.finish(unread(end), |_| Ok(())).is_err(),
         (None, _) => false,
     };
     let read_end = verified.map(|(read_end, read_ledger)| {
@@ -617,7 +608,7 @@ struct Finished<'a> {
     lost: bool,
     /// The `--verify` read-back's end and ledger.
     verified: Option<(runner::RunEnd, Arc<Ledger>)>,
-    missing_ids: Option<std::fs::File>,
+    missing_ids: Option<FailedIds>,
 }
 
 /// `tag|untag --verify`: the read job that checks the confirmed IDs after the
@@ -714,14 +705,12 @@ fn how_to_finish(summary: &Summary, failed_ids: Option<&std::path::Path>) -> Str
     finish_hint(unconfirmed, path, first).unwrap_or_default()
 }
 
-/// Writes the IDs left to do (not confirmed; for verify, not matching) to
-/// `file`; false (said on standard error) if they could not be saved.
-fn write_leftovers(file: std::fs::File, ledger: &Ledger, reporter: &Reporter, flag: &str) -> bool {
-    let written = file.set_len(0).and_then(|_| {
-        let mut out = std::io::BufWriter::new(file);
-        ledger.write_unconfirmed(&mut out)?;
-        out.flush()
-    });
+/// Writes the IDs left to do (for verify: not matching) to `file`; false
+/// (said on standard error) if they could not be saved. With `unread`, an
+/// input file's unread rest is kept after them.
+fn write_leftovers(file: FailedIds, ledger: &Ledger, reporter: &Reporter, unread: bool) -> bool {
+    let flag = file.flag();
+    let written = file.finish(unread, |mut out| ledger.write_unconfirmed(&mut out));
     if let Err(e) = &written {
         reporter.error(
             &format!("{flag}: cannot write: {}", ids::read::io_message(e)),
@@ -729,6 +718,11 @@ fn write_leftovers(file: std::fs::File, ledger: &Ledger, reporter: &Reporter, fl
         );
     }
     written.is_ok()
+}
+
+/// Whether the run ended before its input was read to the end.
+fn unread(end: &runner::RunEnd) -> bool {
+    end.input_unread || end.read_error.is_some()
 }
 
 /// First Ctrl-C / SIGTERM: stop sending, finish what is in flight. Second:

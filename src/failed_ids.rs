@@ -23,6 +23,9 @@ use crate::ids::read::io_message;
 /// The `--failed-ids` file of a run.
 #[derive(Debug)]
 pub struct FailedIds {
+    /// The flag, for messages: `--failed-ids` or `--missing-ids` (verify's
+    /// leftovers follow the same rules).
+    flag: &'static str,
     path: PathBuf,
     /// Open for writing; `None` when the file is an input (written by
     /// rename at the end).
@@ -33,9 +36,19 @@ impl FailedIds {
     /// Checks that `path` can be written, without changing it. `inputs` are
     /// the `--ids-file` paths (`-` for standard input) read by the run.
     pub fn open(path: &Path, inputs: &[PathBuf], stdin_read: bool) -> Result<FailedIds, Fatal> {
+        FailedIds::open_as("--failed-ids", path, inputs, stdin_read)
+    }
+
+    /// [`FailedIds::open`] for another flag (`--missing-ids`).
+    pub fn open_as(
+        flag: &'static str,
+        path: &Path,
+        inputs: &[PathBuf],
+        stdin_read: bool,
+    ) -> Result<FailedIds, Fatal> {
         let fail = |e: &io::Error| {
             Fatal::usage(format!(
-                "--failed-ids: cannot write {}: {}",
+                "{flag}: cannot write {}: {}",
                 path.display(),
                 io_message(e)
             ))
@@ -54,9 +67,15 @@ impl FailedIds {
             let _ = std::fs::remove_file(&probe);
         }
         Ok(FailedIds {
+            flag,
             path: path.to_path_buf(),
             file: (!is_input).then_some(file),
         })
+    }
+
+    /// The flag it was given with, for messages.
+    pub fn flag(&self) -> &'static str {
+        self.flag
     }
 
     /// Whether the file is also read by the run.

@@ -586,3 +586,56 @@ fn an_unreachable_api_is_exit_3_and_every_id_unchecked() {
     assert_eq!(fates(&out), [0, 0, 0, 2]);
     assert_eq!(out.json()["stopped"], "unreachable");
 }
+
+#[test]
+fn missing_ids_never_shows_an_earlier_run_even_after_a_kill() {
+    // --missing-ids follows --failed-ids' rules: emptied when the run starts.
+    let server = mock(MockConfig {
+        never_apply: ["a".to_owned()].into(),
+        ..MockConfig::default()
+    });
+    let dir = Dir::new();
+    let missing = dir.file("missing.txt", "yesterday_1\nyesterday_2\n");
+    let mut child = process_against(
+        &server,
+        &[
+            "verify",
+            "VIP",
+            "a",
+            "--wait",
+            "60",
+            "--missing-ids",
+            arg(&missing),
+        ],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    wait_for_requests(&server, 1);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(std::fs::read_to_string(&missing).unwrap(), "");
+}
+
+#[test]
+fn missing_ids_may_be_the_input_it_came_from() {
+    let server = default_mock();
+    pre_tag(&server, "VIP", &["cus_1", "cus_3"]);
+    let dir = Dir::new();
+    let list = dir.file("list.txt", "cus_1\ncus_2\ncus_3\ncus_4\n");
+    let run = run_against(
+        &server,
+        &[
+            "verify",
+            "VIP",
+            "-f",
+            arg(&list),
+            "--missing-ids",
+            arg(&list),
+            "--quiet",
+        ],
+    );
+    run.expect_code(1);
+    assert_eq!(std::fs::read_to_string(&list).unwrap(), "cus_2\ncus_4\n");
+}
